@@ -1,0 +1,353 @@
+"""Themed, reproducible, varied prompts.
+
+``generate(theme, count, seed, variety, pins, wordlist_dir)`` returns a :class:`Batch` of ``count`` distinct
+prompts with their negatives and per-image seeds. Each prompt is one English sentence built from
+
+    subject (+ adjective) + setting (+ detail) + medium + style + lighting + palette + composition (+ mood)
+
+in one of two frames::
+
+    "An oil painting of a weathered lighthouse on a rocky coastline, in an impressionist style, lit by soft
+     golden-hour light, with a palette of amber, sage and ivory, framed as a low-angle shot."
+    "A red fox resting in tall grass, rendered as a linocut print in a storybook style, under cold blue
+     moonlight, with a pastel palette, framed as a close-up, with a serene atmosphere."
+
+Reproducibility: every random draw comes from :class:`rng.Stream` keyed by strings (seed, theme, variety,
+index, attempt); subjects follow a seeded permutation per theme, so a batch's first k prompts do not depend on
+``count`` and no subject repeats until the theme's list is used up. All parts are drawn even when pinned, so
+pinning one part leaves the others as they were. Variety (0–10) raises the odds of adjectives, details and
+moods, widens styles/mediums from the theme's preferred ones to the whole vocabulary, and (theme "any" only,
+above 5) borrows settings across themes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import grammar
+from .rng import SEED_MAX, Stream, image_seed
+from .themes import ANY, NAMED, PLURAL, SINGULAR, THEME_CHOICES, THEME_ORDER, Subject, Theme, builtin_themes, normalise_theme_name
+from .vocab import GeneralVocab, general_vocab, medium_kind
+from .wordlists import WordLists, load_wordlists
+
+MAX_COUNT = 1000
+VARIETY_MIN, VARIETY_MAX, VARIETY_DEFAULT = 0, 10, 5
+MAX_ATTEMPTS = 40
+LIGHTING_VERBS = ("lit by", "bathed in", "under")
+
+
+@dataclass(frozen=True)
+class Pins:
+    """Parts the user fixed; empty strings are not pinned."""
+
+    subject: str = ""
+    style: str = ""
+    palette: str = ""
+    medium: str = ""
+
+    def cleaned(self) -> "Pins":
+        vals = {}
+        for k, v in asdict(self).items():
+            v = " ".join(str(v or "").split())
+            if len(v) > 200:
+                raise ValueError(f"{k}: the pinned {k} is {len(v)} characters; keep it under 200")
+            vals[k] = v
+        return Pins(**vals)
+
+
+@dataclass(frozen=True)
+class Inspiration:
+    index: int
+    prompt: str
+    negative: str
+    seed: int
+    theme: str
+    parts: dict
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "prompt": self.prompt, "negative": self.negative, "seed": self.seed,
+                "theme": self.theme, "parts": dict(self.parts)}
+
+
+@dataclass
+class Batch:
+    theme: str
+    seed: int
+    variety: int
+    items: list[Inspiration]
+    warnings: list[str] = field(default_factory=list)
+    vocab_source: str = "builtin"
+    wordlists_used: list[str] = field(default_factory=list)
+
+    @property
+    def prompts(self) -> list[str]:
+        return [i.prompt for i in self.items]
+
+    @property
+    def negatives(self) -> list[str]:
+        return [i.negative for i in self.items]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [i.seed for i in self.items]
+
+    def to_dict(self) -> dict:
+        return {"theme": self.theme, "seed": self.seed, "variety": self.variety, "count": len(self.items),
+                "vocab_source": self.vocab_source, "wordlists": list(self.wordlists_used),
+                "warnings": list(self.warnings), "prompts": [i.to_dict() for i in self.items]}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_theme(theme: str) -> str:
+    name = normalise_theme_name(theme)
+    if name not in THEME_CHOICES:
+        raise ValueError(f"theme: unknown theme {theme!r}; choose one of: {', '.join(THEME_CHOICES)}")
+    return name
+
+
+def _validate_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            value = int(str(value).strip()) if not isinstance(value, float) else int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {value!r} is not a whole number; give an integer from {lo} to {hi}") from None
+    if not lo <= value <= hi:
+        raise ValueError(f"{name}: {value} is out of range; give an integer from {lo} to {hi}")
+    return value
+
+
+# ---------------------------------------------------------------- merged per-theme word pools
+
+
+@dataclass(frozen=True)
+class _Pools:
+    theme: Theme
+    subjects: tuple[Subject, ...]
+    adjectives: tuple[str, ...]
+    settings: tuple[str, ...]
+    details: tuple[str, ...]
+    styles: tuple[str, ...]
+    mediums: tuple[str, ...]
+    preferred_styles: tuple[str, ...]
+    preferred_mediums: tuple[str, ...]
+    negatives: tuple[str, ...]
+
+
+def _merge(base, extra) -> tuple[str, ...]:
+    out: dict[str, None] = {}
+    low: set[str] = set()
+    for x in list(base) + list(extra):
+        if x.lower() not in low:
+            out[x] = None
+            low.add(x.lower())
+    return tuple(out)
+
+
+def _pools(theme: Theme, vocab: GeneralVocab, wl: WordLists) -> _Pools:
+    subjects = list(theme.subjects)
+    known = {s.text.lower() for s in subjects}
+    for text in wl.get(theme.name, "subjects"):
+        if text.lower() not in known:
+            kind = NAMED if grammar.starts_with_determiner(text) else (PLURAL if grammar.looks_plural(text) else SINGULAR)
+            subjects.append(Subject(text, kind))
+            known.add(text.lower())
+    for text in wl.get(theme.name, "plural_subjects"):
+        if text.lower() not in known:
+            subjects.append(Subject(text, PLURAL))
+            known.add(text.lower())
+    user_styles = wl.entries.get((theme.name, "styles"), [])
+    user_mediums = wl.entries.get((theme.name, "mediums"), [])
+    return _Pools(
+        theme=theme,
+        subjects=tuple(subjects),
+        adjectives=_merge(theme.adjectives, wl.get(theme.name, "adjectives")),
+        settings=_merge(theme.settings, wl.get(theme.name, "settings")),
+        details=_merge(theme.details, wl.get(theme.name, "details")),
+        styles=_merge(vocab.styles, wl.get(None, "styles") + list(user_styles)),
+        mediums=_merge(vocab.mediums, wl.get(None, "mediums") + list(user_mediums)),
+        preferred_styles=_merge(theme.preferred_styles, user_styles),
+        preferred_mediums=_merge(theme.preferred_mediums, user_mediums),
+        negatives=_merge(theme.negatives, wl.get(theme.name, "negatives")),
+    )
+
+
+# ---------------------------------------------------------------- phrase builders
+
+
+def _style_phrase(style: str) -> str:
+    style = re.sub(r"\s+style$", "", style.strip(), flags=re.I)
+    style = re.sub(r"^(in\s+)?(the\s+|an?\s+)?", "", style, flags=re.I)
+    return f"in {grammar.with_article(style)} style"
+
+
+def _palette_phrase(palette: str | list[str]) -> str:
+    if isinstance(palette, list):
+        return f"with a palette of {grammar.join_list(palette)}"
+    p = palette.strip()
+    p = re.sub(r"\s+(palette|colou?rs?|colou?r scheme)$", "", p, flags=re.I)
+    parts = [x.strip() for x in re.split(r",|\s+and\s+", p) if x.strip()]
+    if len(parts) > 1:
+        return f"with a palette of {grammar.join_list(parts)}"
+    return f"with {grammar.with_article(p)} palette"
+
+
+def _medium_np(medium: str) -> str:
+    return grammar.with_article(re.sub(r"^(an?\s+)", "", medium.strip(), flags=re.I))
+
+
+def _subject_phrase(subject: Subject, adjective: str | None) -> str:
+    if subject.kind == NAMED:
+        return subject.text
+    text = f"{adjective} {subject.text}" if adjective else subject.text
+    if subject.kind == PLURAL:
+        return text
+    return grammar.with_article(text)
+
+
+def _pinned_subject_phrase(text: str) -> str:
+    if grammar.starts_with_determiner(text) or grammar.looks_plural(text) or text[:1].isupper() and " " not in text:
+        return text
+    return grammar.with_article(text)
+
+
+def _colours(stream: Stream, vocab: GeneralVocab, wl: WordLists, k: int) -> list[str]:
+    pool = _merge(vocab.colours, wl.get(None, "colours"))
+    return stream.sample(pool, k)
+
+
+# ---------------------------------------------------------------- the generator
+
+
+def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _Pools, all_pools: dict,
+             vocab: GeneralVocab, wl: WordLists, seed: int, variety: int, attempt: int, pins: Pins) -> dict:
+    v = variety
+    s = Stream(seed, requested, v, i, attempt)
+    # 1. every draw, in a fixed order, whether or not the part is pinned
+    use_adj = s.chance(0.2 + 0.05 * v)
+    adjective = s.choice(pools.adjectives)
+    cross = requested == ANY and s.chance(max(0.0, 0.08 * (v - 5)))
+    other = s.choice([t for t in THEME_ORDER if t != theme_name])
+    setting = s.choice(all_pools[other].settings if cross else pools.settings)
+    use_detail = s.chance(0.04 * v)
+    detail = s.choice(pools.details) if pools.details else ""
+    p_pref = 0.85 - 0.06 * v
+    medium = s.choice(pools.preferred_mediums) if (pools.preferred_mediums and s.chance(p_pref)) else s.choice(pools.mediums)
+    style = s.choice(pools.preferred_styles) if (pools.preferred_styles and s.chance(p_pref)) else s.choice(pools.styles)
+    frame = s.below(2)
+    lighting_pool = _merge(vocab.lighting, wl.get(None, "lighting"))
+    lighting = s.choice(lighting_pool)
+    lighting_verb = s.choice(LIGHTING_VERBS)
+    named_palette = s.chance(0.4)
+    palette_pool = _merge(vocab.palettes, wl.get(None, "palettes"))
+    palette_name = s.choice(palette_pool)
+    n_colours = 3 if s.chance(0.2 + 0.05 * v) else 2
+    colours = _colours(s, vocab, wl, n_colours)
+    composition = s.choice(_merge(vocab.compositions, wl.get(None, "compositions")))
+    use_mood = s.chance(0.15 + 0.06 * v)
+    mood = s.choice(_merge(vocab.moods, wl.get(None, "moods")))
+    mood_frame = s.below(2)
+
+    # 2. pins override
+    if pins.medium:
+        medium = pins.medium
+    if pins.style:
+        style = pins.style
+    if pins.subject:
+        subject_phrase = _pinned_subject_phrase(pins.subject)
+        subject_text = pins.subject
+        use_adj = False
+    else:
+        subject_phrase = _subject_phrase(subject, adjective if use_adj and subject.kind != NAMED else None)
+        subject_text = subject.text
+    palette_clause = _palette_phrase(pins.palette) if pins.palette else (
+        _palette_phrase(palette_name) if named_palette else _palette_phrase(colours))
+
+    core = f"{subject_phrase} {setting}"
+    if use_detail and detail:
+        core += f", {detail}"
+    clauses = []
+    if frame == 0:
+        clauses.append(f"{_medium_np(medium)} of {core}")
+        clauses.append(_style_phrase(style))
+    else:
+        clauses.append(core)
+        clauses.append(f"rendered as {_medium_np(medium)} {_style_phrase(style)}")
+    clauses.append(f"{lighting_verb} {lighting}")
+    clauses.append(palette_clause)
+    clauses.append(f"framed as {grammar.with_article(composition)}")
+    if use_mood:
+        clauses.append(f"with {grammar.with_article(mood)} atmosphere" if mood_frame == 0 else f"evoking {grammar.with_article(mood)} mood")
+    prompt = grammar.capitalise(", ".join(clauses)) + "."
+    return {
+        "prompt": prompt,
+        "parts": {
+            "subject": subject_text,
+            "subject_phrase": subject_phrase,
+            "adjective": adjective if use_adj else "",
+            "setting": setting,
+            "detail": detail if use_detail else "",
+            "medium": medium,
+            "style": style,
+            "lighting": lighting,
+            "palette": pins.palette or (palette_name if named_palette else ", ".join(colours)),
+            "composition": composition,
+            "mood": mood if use_mood else "",
+        },
+        "medium_kind": medium_kind(medium) if pins.medium else vocab.kind_of(medium),
+    }
+
+
+def _negative(kind: str, pools: _Pools, vocab: GeneralVocab, wl: WordLists) -> str:
+    words = list(vocab.negatives.get("base", ())) + list(vocab.negatives.get(kind, ())) + list(pools.negatives)
+    words += wl.get(None, "negatives")
+    return ", ".join(_merge([], words))
+
+
+def generate(theme: str = ANY, count: int = 8, seed: int = 0, variety: int = VARIETY_DEFAULT,
+             pins: Pins | None = None, wordlist_dir: str | Path | None = None,
+             vocab: GeneralVocab | None = None) -> Batch:
+    """Make ``count`` distinct prompts for ``theme``. Raises ValueError naming the bad input."""
+    requested = validate_theme(theme)
+    count = _validate_int("count", count, 1, MAX_COUNT)
+    seed = _validate_int("seed", seed, 0, SEED_MAX)
+    variety = _validate_int("variety", variety, VARIETY_MIN, VARIETY_MAX)
+    pins = (pins or Pins()).cleaned()
+    vocab = vocab or general_vocab()
+    wl = load_wordlists(wordlist_dir)
+    themes = builtin_themes()
+    all_pools = {name: _pools(t, vocab, wl) for name, t in themes.items()}
+
+    orders: dict[str, list[int]] = {}
+    used: dict[str, int] = {}
+    theme_stream = Stream(seed, requested, "themes")
+    seen: set[str] = set()
+    items: list[Inspiration] = []
+    for i in range(count):
+        theme_name = requested if requested != ANY else theme_stream.choice(THEME_ORDER)
+        pools = all_pools[theme_name]
+        if theme_name not in orders:
+            orders[theme_name] = Stream(seed, requested, theme_name, "subjects").permutation(len(pools.subjects))
+            used[theme_name] = 0
+        order = orders[theme_name]
+        subject = pools.subjects[order[used[theme_name] % len(order)]]
+        used[theme_name] += 1
+        for attempt in range(MAX_ATTEMPTS):
+            made = _compose(i, theme_name, requested, subject, pools, all_pools, vocab, wl, seed, variety, attempt, pins)
+            key = made["prompt"].lower()
+            if key not in seen:
+                break
+        else:
+            raise ValueError(
+                f"count: only {i} distinct prompts could be made for theme {requested!r} with these pinned parts; "
+                f"lower count, unpin a part or raise variety")
+        seen.add(key)
+        items.append(Inspiration(
+            index=i, prompt=made["prompt"], negative=_negative(made["medium_kind"], pools, vocab, wl),
+            seed=image_seed(seed, i), theme=theme_name, parts=made["parts"]))
+    return Batch(theme=requested, seed=seed, variety=variety, items=items, warnings=list(wl.warnings),
+                 vocab_source=vocab.source, wordlists_used=list(wl.loaded))
