@@ -304,7 +304,6 @@ def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _
 
 def _negative(kind: str, pools: _Pools, vocab: GeneralVocab, wl: WordLists) -> str:
     words = list(vocab.negatives.get("base", ())) + list(vocab.negatives.get(kind, ())) + list(pools.negatives)
-    words += wl.get(None, "negatives")
     return ", ".join(_merge([], words))
 
 

@@ -19,12 +19,15 @@ def _engine():
 
 
 def starts_with_determiner(phrase: str) -> bool:
-    """True when the phrase already carries a determiner (``the``, ``two``…) or a possessive (``Jupiter's``)."""
+    """True when the phrase already carries a determiner (``the``, ``two``…) or a proper possessive
+    (``Jupiter's``; a common one like ``explorer's caravel`` still takes an article)."""
     words = phrase.strip().split()
     if not words:
         return False
-    first = words[0].lower()
-    return first in _DETERMINERS or first.endswith("'s") or first.endswith("s'")
+    first = words[0]
+    if first.lower() in _DETERMINERS:
+        return True
+    return first[:1].isupper() and (first.endswith("'s") or first.endswith("s'"))
 
 
 @lru_cache(maxsize=8192)
