@@ -36,7 +36,8 @@ def free_port() -> int:
 
 class ComfyServer:
     def __init__(self, comfy_dir: Path, base_dir: Path, python: str = sys.executable, port: int | None = None,
-                 pack_dir: Path = PACK_DIR, extra_args: tuple[str, ...] = (), env: dict | None = None):
+                 pack_dir: Path = PACK_DIR, extra_args: tuple[str, ...] = (), env: dict | None = None,
+                 output_dir: Path | None = None):
         self.comfy_dir = Path(comfy_dir).resolve()
         self.base_dir = Path(base_dir).resolve()
         self.python = python
@@ -44,6 +45,7 @@ class ComfyServer:
         self.pack_dir = Path(pack_dir).resolve()
         self.extra_args = tuple(extra_args)
         self.env = env
+        self._output_dir = Path(output_dir).resolve() if output_dir else None
         self.log_path = self.base_dir / "comfyui.log"
         self.process: subprocess.Popen | None = None
 
@@ -53,7 +55,7 @@ class ComfyServer:
 
     @property
     def output_dir(self) -> Path:
-        return self.base_dir / "output"
+        return self._output_dir or self.base_dir / "output"
 
     @property
     def user_dir(self) -> Path:
@@ -75,13 +77,15 @@ class ComfyServer:
             target = checkpoints / model.name
             if not target.exists():
                 target.symlink_to(model)
-        for folder in ("output", "input", "temp", "user"):
+        for folder in ("input", "temp", "user"):
             (self.base_dir / folder).mkdir(exist_ok=True)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
 
     def command(self) -> list[str]:
         return [self.python, str(self.comfy_dir / "main.py"), "--cpu", "--base-directory",
                 str(self.base_dir), "--listen", "127.0.0.1", "--port", str(self.port), "--disable-auto-launch",
-                "--database-url", "sqlite:///:memory:", *self.extra_args]
+                "--database-url", "sqlite:///:memory:",
+                *(("--output-directory", str(self._output_dir)) if self._output_dir else ()), *self.extra_args]
 
     def start(self, timeout: float = 240.0) -> "ComfyServer":
         self.prepare()
