@@ -48,8 +48,8 @@ LOCATIVE = frozenset(
 # nouns meaning "a quantity/container of": in "a bowl of ramen" the subject is the ramen
 QUANTITY_WORDS = frozenset(
     """cup bowl plate glass bottle jar basket pile stack heap herd flock pack swarm school group crowd row set
-    slice piece handful bunch box bag pair collection field sea cluster series portrait picture photo image
-    painting drawing sketch illustration render study view close-up closeup shot""".split()
+    slice piece handful bunch box bag pair collection sea cluster series portrait picture photo image
+    painting drawing sketch illustration render study view close-up closeup shot poster print patch""".split()
 )
 
 # common modifiers that are never subjects (used by the fallback subject finder)
@@ -72,7 +72,7 @@ _TOKEN_RE = re.compile(r"[^\W_]+(?:['’./&+][^\W_]+)*", re.UNICODE)
 def normalise_token(tok: str) -> str:
     t = tok.lower().replace("’", "'")
     if t.endswith("'s"):
-        t = t[:-2] + "s"
+        t = t[:-2]
     return t.replace("'", "")
 
 
