@@ -29,21 +29,57 @@ class MediaInfo:
 
 
 def _ffmpeg_info(path: str) -> tuple[str, dict[str, str]]:
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", path], capture_output=True, text=True)
-    text = proc.stderr
+    """``ffmpeg -i`` text (streams, duration) and the container's global tags, read in full through the
+    ffmetadata muxer (``ffmpeg -i`` itself truncates long values when it prints them)."""
+    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", path], capture_output=True, text=True).stderr
+    dump = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", path, "-f", "ffmetadata", "-"],
+                          capture_output=True).stdout.decode("utf-8", "replace")
     meta: dict[str, str] = {}
-    in_meta = False
-    for line in text.splitlines():
-        if re.match(r"^  Metadata:", line):
-            in_meta = True
+    for line in _ffmeta_lines(dump):
+        if line.startswith((";", "[")):
+            if line.startswith("["):
+                break  # stream/chapter sections follow the global tags
             continue
-        if in_meta:
-            m = re.match(r"^    (\S[^:]*?)\s*: (.*)$", line)
-            if m:
-                meta.setdefault(m.group(1).strip().lower(), m.group(2))
-                continue
-            in_meta = False
+        key, sep, value = _split_unescaped(line)
+        if sep:
+            meta.setdefault(key.lower(), value)
     return text, meta
+
+
+def _ffmeta_lines(dump: str) -> list[str]:
+    """Logical lines of an ffmetadata dump (a backslash before a newline continues the line)."""
+    lines, cur, i = [], [], 0
+    while i < len(dump):
+        ch = dump[i]
+        if ch == "\\" and i + 1 < len(dump):
+            cur.append(ch + dump[i + 1])
+            i += 2
+            continue
+        if ch == "\n":
+            lines.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    if cur:
+        lines.append("".join(cur))
+    return lines
+
+
+def _split_unescaped(line: str) -> tuple[str, str, str]:
+    key, value, i, seen_eq = [], [], 0, False
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\" and i + 1 < len(line):
+            (value if seen_eq else key).append(line[i + 1])
+            i += 2
+            continue
+        if ch == "=" and not seen_eq:
+            seen_eq = True
+        else:
+            (value if seen_eq else key).append(ch)
+        i += 1
+    return "".join(key), "=" if seen_eq else "", "".join(value)
 
 
 def _count_frames(path: str) -> int:

@@ -1,0 +1,111 @@
+"""Prompt-sequence animation on the real host: schedule -> animator -> in-betweens -> files opened and checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lantern.client import ComfyError
+from lantern.export.probe import probe
+
+from tests.e2e.graphs import DEMO_CHECKPOINT
+
+SCHEDULE = "0: a red lantern on a table\n4: a blue lantern in the snow | ease: ease-in-out\n7: a green lantern in a forest"
+
+
+def animation_graph(strategy="keyframes", frames=8, size=64, steps=4, seed=3, prefix="lantern_e2e/anim",
+                    formats=("h264-mp4", "gif"), multiplier=2, schedule=SCHEDULE, seed_mode="travelling"):
+    graph = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": DEMO_CHECKPOINT}},
+        "2": {"class_type": "LanternPromptSchedule", "inputs": {
+            "clip": ["1", 1], "schedule": schedule, "frames": frames, "pre_text": "", "app_text": "",
+            "negative": "blurry", "interpolation": "slerp", "default_easing": "linear", "loop": False,
+            "min_spacing": 2}},
+        "3": {"class_type": "LanternAnimator", "inputs": {
+            "model": ["1", 0], "vae": ["1", 2], "positive": ["2", 0], "negative": ["2", 1], "width": size,
+            "height": size, "frames": 0, "strategy": strategy, "seed": seed, "seed_mode": seed_mode, "steps": steps,
+            "cfg": 6.0, "sampler_name": "euler", "scheduler": "normal", "inbetween_denoise": 0.25,
+            "keyframe_every": 4, "batch_size": 4}},
+        "4": {"class_type": "LanternFrameInterpolate", "inputs": {
+            "images": ["3", 0], "multiplier": multiplier, "easing": "linear", "loop": False}},
+    }
+    for i, fmt in enumerate(formats):
+        graph[str(10 + i)] = {"class_type": "LanternSaveAnimation", "inputs": {
+            "images": ["4", 0], "filename_prefix": prefix, "format": fmt, "fps": 8.0, "quality": -1,
+            "loop_count": 0, "pingpong": False, "save_first_frame": True}}
+    if not formats:  # an output node so ComfyUI runs the graph
+        graph["20"] = {"class_type": "PreviewImage", "inputs": {"images": ["3", 0]}}
+    return graph
+
+
+def saved(comfy, result, node_id) -> Path:
+    items = result.files(node_id)
+    assert len(items) == 1, result.outputs.get(node_id)
+    return Path(comfy.output_dir) / items[0]["subfolder"] / items[0]["filename"]
+
+
+def report(result, node_id) -> dict:
+    return json.loads(result.outputs[node_id]["text"][0])
+
+
+def test_schedule_to_mp4_and_gif(comfy, client):
+    workflow = {"nodes": [], "note": "lantern e2e"}
+    result = client.run(animation_graph(), extra_pnginfo={"workflow": workflow})
+    info = report(result, "2")
+    assert [k["frame"] for k in info["keys"]] == [0, 4, 7] and info["encoded_texts"] == 4  # 3 prompts + negative
+    anim = report(result, "3")
+    assert anim["keys"] == [0, 4, 7] and anim["model_steps"] == 3 * 4 + 5 * 1
+    assert 0.0 < anim["mean_ssim"] <= 1.0
+    mp4 = saved(comfy, result, "10")
+    gif = saved(comfy, result, "11")
+    frames_out = (8 - 1) * 2 + 1
+    video = probe(str(mp4))
+    assert (video.codec, video.frames, video.width, video.height) == ("h264", frames_out, 64, 64)
+    assert video.duration == pytest.approx(frames_out / 8, abs=0.05)
+    assert json.loads(video.metadata["prompt"])["3"]["class_type"] == "LanternAnimator"
+    assert json.loads(video.metadata["workflow"]) == workflow
+    anim_gif = probe(str(gif))
+    assert (anim_gif.frames, anim_gif.width, anim_gif.loop) == (frames_out, 64, 0)
+    comment = json.loads(anim_gif.metadata["comment"])
+    assert comment["workflow"] == workflow and "LanternPromptSchedule" in json.dumps(comment["prompt"])
+    first = mp4.with_suffix(".png")
+    with Image.open(first) as im:
+        assert im.size == (64, 64) and json.loads(im.info["workflow"]) == workflow
+    assert not [p for p in mp4.parent.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_keyframes_cheaper_than_full_and_both_consistent(client):
+    full = report(client.run(animation_graph("full", prefix="lantern_e2e/full", formats=())), "3")
+    keys = report(client.run(animation_graph("keyframes", prefix="lantern_e2e/keys", formats=())), "3")
+    assert full["model_steps"] == 8 * 4
+    assert keys["cost_vs_full"] == pytest.approx(keys["model_steps"] / full["model_steps"], abs=1e-3)
+    assert keys["cost_vs_full"] <= 0.6
+    assert 0.0 < full["mean_ssim"] <= 1.0 and 0.0 < keys["mean_ssim"] <= 1.0
+
+
+@pytest.mark.parametrize("schedule,message", [
+    ("", "schedule is empty"),
+    ("0: only one", "one key only"),
+    ("0: a\n6: b\n3: c", "line 3: key 3 comes after key 6"),
+    ("0: a\n12: b", "line 2: key 12 is beyond the last frame (7)"),
+    ("0: a\nx: b", "line 2: expected a whole frame number"),
+])
+def test_bad_schedules_are_refused_with_the_line(client, schedule, message):
+    with pytest.raises(ComfyError) as error:
+        client.run(animation_graph(schedule=schedule, formats=("gif",), prefix="lantern_e2e/bad"))
+    assert "LanternPromptSchedule" in str(error.value) and message in str(error.value)
+
+
+def test_frames_mismatch_and_huge_frames_refused(client):
+    graph = animation_graph(formats=("gif",), prefix="lantern_e2e/bad")
+    graph["3"]["inputs"]["frames"] = 5
+    with pytest.raises(ComfyError, match="frames=5 but the schedule has 8 frames"):
+        client.run(graph)
+    graph = animation_graph(formats=("gif",), prefix="lantern_e2e/bad")
+    graph["3"]["inputs"].update({"positive": ["5", 0], "frames": 9000, "width": 4096, "height": 4096})
+    graph["5"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "a lantern", "clip": ["1", 1]}}
+    with pytest.raises(ComfyError, match=r"frames=9000 at 4096x4096 would need about \d+\.\d GiB"):
+        client.run(graph)
