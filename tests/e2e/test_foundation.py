@@ -96,3 +96,11 @@ def test_client_reports_execution_errors(client):
         client.run(graph)
     assert "VAEDecode" in str(error.value)
     assert "channels" in str(error.value)
+
+
+def test_web_extension_is_served(comfy):
+    extensions = comfy.client.get("/extensions")
+    ours = [path for path in extensions if "lantern" in path.lower()]
+    assert ours == ["/extensions/Lantern/lantern.js"], extensions
+    source = comfy.client.request("GET", ours[0], raw=True).decode()
+    assert "registerExtension" in source
