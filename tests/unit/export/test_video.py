@@ -142,3 +142,12 @@ def test_gif_loop_values_and_comment_on_non_gif(tmp_path):
     bad.write_bytes(b"not a gif at all")
     with pytest.raises(EncoderError, match="not a GIF"):
         insert_gif_comment(str(bad), str(tmp_path / "y.gif"), "x")
+
+
+def test_webp_merges_identical_frames_but_keeps_timing(tmp_path):
+    clip = torch.full((6, 16, 16, 3), 0.4)
+    clip[3] = 0.8
+    out = tmp_path / "m.webp"
+    encode_animation(clip, out, "webp", fps=10)
+    info = probe(str(out))
+    assert info.frames == 3 and info.duration == pytest.approx(0.6, abs=0.01)
