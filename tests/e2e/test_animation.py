@@ -109,3 +109,23 @@ def test_frames_mismatch_and_huge_frames_refused(client):
     graph["5"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "a lantern", "clip": ["1", 1]}}
     with pytest.raises(ComfyError, match=r"frames=9000 at 4096x4096 would need about \d+\.\d GiB"):
         client.run(graph)
+
+
+def test_prompt_animation_workflow(comfy, client, workflows_dir):
+    graph = json.loads((workflows_dir / "prompt_animation.api.json").read_text())
+    ui_twin = json.loads((workflows_dir / "prompt_animation.json").read_text())
+    result = client.run(graph, extra_pnginfo={"workflow": ui_twin})
+    frames = graph["2"]["inputs"]["frames"] * graph["4"]["inputs"]["multiplier"]  # looped in-betweening
+    size = graph["3"]["inputs"]["width"]
+    mp4, gif = saved(comfy, result, "5"), saved(comfy, result, "6")
+    video = probe(str(mp4))
+    assert (video.codec, video.frames, video.width, video.height) == ("h264", frames, size, size)
+    assert video.duration == pytest.approx(frames / 12, abs=0.05)
+    assert json.loads(video.metadata["workflow"])["nodes"]
+    anim = probe(str(gif))
+    assert (anim.frames, anim.width, anim.loop) == (frames, size, 0)
+    assert anim.duration == pytest.approx(frames / 12, abs=0.1)
+    with Image.open(mp4.with_suffix(".png")) as first:
+        assert json.loads(first.info["workflow"]) == ui_twin
+    rep = report(result, "3")
+    assert rep["keys"] == [0, 4, 8] and rep["cost_vs_full"] < 0.5

@@ -151,3 +151,21 @@ def test_bad_palette_named(client):
     graph["3"] = {"class_type": "PreviewImage", "inputs": {"images": ["2", 0]}}
     with pytest.raises(ComfyError, match="palette input: palette: 'nocolour' is not a colour"):
         client.run(graph)
+
+
+def test_export_stills_workflow(comfy, client, workflows_dir):
+    graph = json.loads((workflows_dir / "export_stills.api.json").read_text())
+    ui_twin = json.loads((workflows_dir / "export_stills.json").read_text())
+    result = client.run(graph, extra_pnginfo={"workflow": ui_twin})
+    batch = graph["5"]["inputs"]["batch_size"]
+    for node_id, size, fmt in (("11", 128, "PNG"), ("12", 256, "JPEG")):
+        items = result.files(node_id)
+        assert len(items) == batch
+        for item in items:
+            path = Path(comfy.output_dir) / item["subfolder"] / item["filename"]
+            with Image.open(path) as im:
+                assert (im.format, im.size) == (fmt, (size, size))
+            meta = read_metadata(str(path))
+            assert meta["workflow"] == ui_twin and meta["prompt"]["3"]["inputs"]["seed"] == 42
+            side = json.loads(path.with_name(path.name + ".json").read_text())
+            assert side["parameters"]["texts"][0].startswith("a paper lantern")
