@@ -253,13 +253,30 @@ def apply_stack(text: str, stack: list[tuple[StylePreset, float]], negative: str
     return {"positive": positive, "negative": ", ".join(terms), "names": names}
 
 
-_library: dict[tuple, StyleLibrary] = {}
+_library: dict[tuple, tuple[tuple, StyleLibrary]] = {}
 _library_lock = threading.Lock()
 
 
+def _signature(dirs) -> tuple:
+    sig = []
+    for d in dirs:
+        p = Path(d)
+        if p.is_dir():
+            for f in sorted(p.glob("*.json")):
+                try:
+                    st = f.stat()
+                    sig.append((str(f), st.st_mtime_ns, st.st_size))
+                except OSError:
+                    pass
+    return tuple(sig)
+
+
 def get_library(user_dirs: list | None = None, reload: bool = False) -> StyleLibrary:
+    """The presets (shipped + user folders), reloaded when a user file is added, changed or removed."""
     key = tuple(str(d) for d in (user_dirs or []))
+    sig = _signature(key)
     with _library_lock:
-        if reload or key not in _library:
-            _library[key] = StyleLibrary(list(key))
-        return _library[key]
+        cached = _library.get(key)
+        if reload or cached is None or cached[0] != sig:
+            _library[key] = (sig, StyleLibrary(list(key)))
+        return _library[key][1]
