@@ -39,6 +39,7 @@ __all__ = [
     "to_uint8",
     "encode_animation",
     "gif_loop_value",
+    "palette_sample",
     "insert_gif_comment",
 ]
 
@@ -91,6 +92,15 @@ def to_uint8(frame: Any) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
     return np.ascontiguousarray(arr[..., :3])
+
+
+def palette_sample(n: int, k: int) -> list[int]:
+    """Up to ``k`` frame indices spread evenly over ``n`` frames, first and last included, each once."""
+    if k <= 0 or n <= k:
+        return list(range(n))
+    if k == 1:
+        return [0]
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
 
 
 def gif_loop_value(plays: int) -> int:
@@ -274,8 +284,11 @@ def _encode_gif(fmt, frames, order, width, height, fps, loop_count, metadata, tm
         palette = str(Path(td) / "palette.png")
         base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"] + _raw_input(width, height, fps)
         pass1 = base + ["-vf", fmt.spec.get("palettegen", "palettegen"), "-frames:v", "1", "-update", "1", palette]
-        # pass 1 sees each distinct frame once (ping-pong repeats add nothing to the palette)
-        _run_ffmpeg(pass1, frames, list(range(len(frames))), width, height, fmt.label + " palette", None)
+        # pass 1 builds the palette from up to `palette_sample_frames` frames spread evenly over the clip (each
+        # distinct frame at most once): palettegen's colour histogram grows with the colours it sees, and a
+        # sample of the clip gives the same palette for a fraction of the time and memory
+        _run_ffmpeg(pass1, frames, palette_sample(len(frames), int(fmt.spec.get("palette_sample_frames", 32))),
+                    width, height, fmt.label + " palette", None)
         gif_tmp = str(Path(td) / "out.gif")
         pass2 = base + ["-i", palette, "-lavfi", f"[0:v][1:v]{fmt.spec.get('paletteuse', 'paletteuse')}",
                         "-loop", str(loop), "-f", "gif", gif_tmp]

@@ -151,3 +151,14 @@ def test_webp_merges_identical_frames_but_keeps_timing(tmp_path):
     encode_animation(clip, out, "webp", fps=10)
     info = probe(str(out))
     assert info.frames == 3 and info.duration == pytest.approx(0.6, abs=0.01)
+
+
+@given(st.integers(0, 500), st.integers(1, 64))
+def test_property_palette_sample(n, k):
+    from lantern.export.video import palette_sample
+
+    idx = palette_sample(n, k)
+    assert len(idx) == min(n, k) or (k == 1 and idx == [0])
+    assert idx == sorted(set(idx)) and all(0 <= i < n for i in idx)
+    if n and k > 1:
+        assert idx[0] == 0 and idx[-1] == n - 1

@@ -1,0 +1,114 @@
+"""Animator cost: `keyframes` vs `full` strategy, and temporal consistency of both (issue 5).
+
+    .venv/bin/python -m benchmarks.animation_cost [--checkpoint NAME] [--size 128] [--steps 8] [--frames 24]
+
+Starts the ComfyUI host (``.host/ComfyUI`` or $LANTERN_COMFYUI) with the pack, then runs
+LanternPromptSchedule -> LanternAnimator for a 4-key schedule of ``frames`` frames with each strategy (same seed,
+travelling noise), after one small warm-up run that loads the model. Measured per strategy: the animator's own
+wall time (its report: sampling + VAE decode + SSIM), the client-side wall time of the whole graph, model steps,
+and the mean / minimum SSIM of consecutive frames. Target: keyframes <= 0.4x the cost of full.
+Any checkpoint in the host's models/checkpoints works (default: the demo checkpoint).
+
+Writes benchmarks/results/animation_cost.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from lantern.client import ComfyClient
+from lantern.comfy_host import ComfyServer, default_comfy_dir, default_python
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEMO = "lantern_demo_sd15.safetensors"
+
+
+def schedule_text(frames: int) -> str:
+    keys = [0, frames // 3, 2 * frames // 3, frames - 1]
+    prompts = ["a small bird flies across a green field", "the bird lands on an old oak tree",
+               "the bird sings on a branch at sunset", "the bird sleeps in its nest under the stars"]
+    return "\n".join(f"{k}: {p}" for k, p in zip(keys, prompts))
+
+
+def graph(checkpoint: str, strategy: str, frames: int, size: int, steps: int, seed: int) -> dict:
+    return {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}},
+        "2": {"class_type": "LanternPromptSchedule", "inputs": {
+            "clip": ["1", 1], "schedule": schedule_text(frames), "frames": frames, "pre_text": "watercolor",
+            "app_text": "", "negative": "blurry", "interpolation": "slerp", "default_easing": "linear",
+            "loop": False, "min_spacing": 2}},
+        "3": {"class_type": "LanternAnimator", "inputs": {
+            "model": ["1", 0], "vae": ["1", 2], "positive": ["2", 0], "negative": ["2", 1], "width": size,
+            "height": size, "frames": 0, "strategy": strategy, "seed": seed, "seed_mode": "travelling",
+            "steps": steps, "cfg": 7.0, "sampler_name": "euler", "scheduler": "normal", "inbetween_denoise": 0.25,
+            "keyframe_every": 8, "batch_size": 4}},
+        "4": {"class_type": "PreviewImage", "inputs": {"images": ["3", 0]}},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=DEMO)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    rows = {}
+    with tempfile.TemporaryDirectory() as base, ComfyServer(default_comfy_dir(), Path(base),
+                                                            python=default_python()) as server:
+        client = ComfyClient(server.url, timeout=3600)
+        warm = graph(args.checkpoint, "full", 2, 64, 1, args.seed + 1)
+        warm["2"]["inputs"]["schedule"] = "0: a bird\n1: a tree"
+        client.run(warm)
+        for strategy in ("keyframes", "full"):
+            started = time.perf_counter()
+            result = client.run(graph(args.checkpoint, strategy, args.frames, args.size, args.steps, args.seed))
+            wall = time.perf_counter() - started
+            report = json.loads(result.outputs["3"]["text"][0])
+            report["graph_wall_seconds"] = round(wall, 2)
+            rows[strategy] = report
+            print(strategy, json.dumps(report))
+    kf, full = rows["keyframes"], rows["full"]
+    ratio_time = kf["seconds"] / full["seconds"]
+    data = {
+        "benchmark": "animation_cost",
+        "command": (f".venv/bin/python -m benchmarks.animation_cost --checkpoint {args.checkpoint} --size {args.size} "
+                    f"--steps {args.steps} --frames {args.frames}"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other work), CPU only",
+        "setup": {"frames": args.frames, "keys": kf["keys"], "size": args.size, "steps": args.steps,
+                  "inbetween_denoise": 0.25, "sampler": "euler/normal", "cfg": 7.0, "seed_mode": "travelling"},
+        "results": rows,
+        "keyframes_vs_full_time": round(ratio_time, 3),
+        "keyframes_vs_full_model_steps": round(kf["model_steps"] / full["model_steps"], 3),
+        "target": "keyframes <= 0.4x full",
+        "meets_target": ratio_time <= 0.4,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "animation_cost.json").write_text(json.dumps(data, indent=2) + "\n")
+    md = [
+        f"# Animator cost: keyframes vs full ({args.frames} frames, {len(kf['keys'])} keys, {args.size}x{args.size}, "
+        f"{args.steps} steps)",
+        "",
+        f"`{data['command']}` on {data['machine']}.",
+        "",
+        "| strategy | animator s | graph wall s | model steps | mean SSIM | min SSIM |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        md.append(f"| {name} | {r['seconds']} | {r['graph_wall_seconds']} | {r['model_steps']} | {r['mean_ssim']} | "
+                  f"{r['min_ssim']} |")
+    md += ["", f"keyframes / full: **{data['keyframes_vs_full_time']}x** time, "
+               f"{data['keyframes_vs_full_model_steps']}x model steps (target ≤ 0.4x: "
+               f"{'met' if data['meets_target'] else 'not met'})."]
+    (RESULTS / "animation_cost.md").write_text("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
