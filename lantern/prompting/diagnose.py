@@ -21,6 +21,7 @@ _sem_cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
 MAX_SPELL_WORDS = 60
 MAX_WEIGHT = 1.6
+SEMANTIC_MIN = 0.30  # cosine similarity below which a MiniLM match is too weak to suggest
 
 
 def _warn(reading, code, severity, message, fix):
@@ -93,6 +94,39 @@ def _descriptors(interp, category: str) -> tuple[list[str], np.ndarray]:
     return names, mat
 
 
+def _cached_matrix(key: str, names: list[str], texts: list[str]) -> tuple[list[str], np.ndarray]:
+    with _sem_lock:
+        if key in _sem_cache:
+            return _sem_cache[key]
+    mat = _semantic.embed(texts)
+    with _sem_lock:
+        _sem_cache[key] = (names, mat)
+    return names, mat
+
+
+def _themes():
+    from .expander import pools
+
+    themes = pools()["themes"]
+    names = sorted(themes)
+    return names, [f"{n}: " + ", ".join(themes[n]["words"][:6]) for n in names]
+
+
+def _lexical_themes(reading) -> list[str]:
+    from .vocab import split_words as _sw
+
+    names, texts = _themes()
+    words = {w for w, _, _ in _sw(reading["text"]) if w not in STOPWORDS}
+    words |= set(reading["mood"]) | set(reading["style"])
+    scored = []
+    for n, t in zip(names, texts):
+        tw = {w for w, _, _ in _sw(t)} - STOPWORDS
+        score = len(words & tw) + (2 if n in words or n in reading["style"] or n in reading["mood"] else 0)
+        if score:
+            scored.append((-score, n))
+    return [n for _, n in sorted(scored)[:2]]
+
+
 def _looks(interp, reading) -> set[str]:
     looks = set()
     for s in reading["style"]:
@@ -138,6 +172,8 @@ def suggestions(reading, interp, semantic="auto") -> dict:
     for k in keys:
         for field in out:
             out[field] += k.get(field, [])
+    out["theme"] = _lexical_themes(reading)
+    out["palette"] = []
     method = "lexical"
     note = ""
     use_sem = semantic is True or (semantic == "auto" and _semantic.available())
@@ -154,9 +190,16 @@ def suggestions(reading, interp, semantic="auto") -> dict:
                 names, mat = _descriptors(interp, cat)
                 sims = mat @ q
                 order = np.argsort(-sims, kind="stable")[:4]
-                ranked = [names[i] for i in order]
-                # meaning first, then the lexical defaults
-                out[field] = ranked[:2] + out[field] + ranked[2:]
+                # close matches by meaning first, then the lexical defaults
+                ranked = [names[i] for i in order if sims[i] >= SEMANTIC_MIN]
+                out[field] = ranked[:2] + out[field]
+            tnames, tmat = _cached_matrix("themes", *_themes())
+            order = np.argsort(-(tmat @ q), kind="stable")[:2]
+            out["theme"] = [tnames[i] for i in order]
+            cnames = [c for c in vocab.tables["colour"] if vocab.tables["colour"][c].get("family") != "palette"]
+            cn, cmat = _cached_matrix("colours", cnames, [f"the colour {c}" for c in cnames])
+            order = np.argsort(-(cmat @ q), kind="stable")[:4]
+            out["palette"] = [cn[i] for i in order]
             method = "minilm"
         except Exception as exc:  # keep the reading even when the model fails
             note = f"MiniLM failed ({exc}); lexical matching used"
@@ -164,7 +207,8 @@ def suggestions(reading, interp, semantic="auto") -> dict:
     present = {"style": set(reading["style"]), "medium": set(reading["medium"]),
                "lighting": set(reading["lighting"]), "composition": {c["name"] for c in reading["composition"]}}
     final = {}
-    for field, names in out.items():
+    for field in ("style", "medium", "lighting", "composition"):
+        names = out[field]
         seen, res = set(), []
         for n in names:
             if n in seen or n in present[field]:
@@ -176,6 +220,8 @@ def suggestions(reading, interp, semantic="auto") -> dict:
                     continue
             res.append(n)
         final[field] = res[:3]
+    final["theme"] = out["theme"]
+    final["palette"] = out["palette"]
     final["method"] = method
     reading["semantic"] = {"method": method, "note": note}
     return final
@@ -261,10 +307,22 @@ def diagnose(reading, interp, counter, semantic="auto", words=None, matched=None
     for f in misspell:
         _warn(reading, "misspelling", "warn", f"'{f['word']}' looks misspelled.", f"Did you mean '{f['suggestion']}'?")
     sugg = suggestions(reading, interp, semantic=semantic) if not reading["empty"] else {
-        "style": [], "medium": [], "lighting": [], "composition": [], "method": "lexical"}
+        "style": [], "medium": [], "lighting": [], "composition": [], "theme": [], "palette": [], "method": "lexical"}
     if reading["empty"]:
         reading["semantic"] = {"method": "lexical", "note": "empty prompt"}
     reading["suggestions"] = sugg
+    if sugg.get("palette") and any(p["source"] == "default" for p in reading["palette"]):
+        # fill the swatches nothing named or implied with the colours closest in meaning to the prompt
+        rgb = interp.vocab.colour_rgb
+        from .reading import rgb_hex
+
+        kept = [p for p in reading["palette"] if p["source"] != "default"]
+        for c in sugg["palette"]:
+            if len(kept) >= max(3, len(reading["palette"])):
+                break
+            if all(k["name"] != c for k in kept):
+                kept.append({"name": c, "rgb": list(rgb[c]), "hex": rgb_hex(rgb[c]), "source": "meaning"})
+        reading["palette"] = kept
     if not reading["empty"]:
         if not reading["style"] and not reading["medium"]:
             opts = (sugg["medium"][:1] + sugg["style"][:2]) or ["photograph"]

@@ -162,3 +162,22 @@ def test_any_text_gives_a_reading(est_counter, text):
     assert r["schema"] == SCHEMA_ID
     assert 3 <= len(r["palette"]) <= 6
     json.dumps(r)
+
+
+def test_theme_and_palette_by_meaning(est_counter):
+    from lantern import semantic
+
+    if not semantic.available():
+        pytest.skip("MiniLM not installed")
+    r = read_prompt("a haunted house", counter=est_counter, semantic=True)
+    assert r["semantic"]["method"] == "minilm"
+    assert r["suggestions"]["theme"][0] == "horror"
+    assert r["suggestions"]["style"][0] == "horror"  # close in meaning, ranked first
+    assert not any(p["source"] == "default" for p in r["palette"])
+    assert any(p["source"] == "meaning" for p in r["palette"])
+
+
+def test_lexical_theme_suggestion(read):
+    r = read("a cozy cabin with warm blankets")
+    assert r["suggestions"]["theme"][0] == "cozy"
+    assert r["semantic"]["method"] == "lexical"
