@@ -66,7 +66,9 @@ def find_misspellings(words: list[str], interp, matched: set[int]) -> list[dict]
     for w in candidates:
         if w not in unknown:
             continue
-        close = difflib.get_close_matches(w, vocab_list, n=1, cutoff=0.84)
+        close = difflib.get_close_matches(w, vocab_list, n=3, cutoff=0.84)
+        if sc is None:  # no English dictionary: only typo shapes that real words rarely have
+            close = [c for c in close if _typo_shape(w, c)]
         suggestion = close[0] if close else None
         if suggestion is None and sc is not None:
             c = sc.correction(w)
@@ -74,6 +76,20 @@ def find_misspellings(words: list[str], interp, matched: set[int]) -> list[dict]
         if suggestion:
             out.append({"word": w, "suggestion": suggestion})
     return out
+
+
+def _typo_shape(word: str, target: str) -> bool:
+    """Two adjacent letters swapped, or one inner letter left out, of a word of 6+ letters."""
+    if len(target) < 6:
+        return False
+    if len(word) == len(target):
+        diff = [i for i in range(len(word)) if word[i] != target[i]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == target[diff[1]] and word[diff[1]] == target[diff[0]]
+    if len(word) == len(target) - 1:
+        for i in range(1, len(target) - 1):  # not the first or last letter (earth/hearth, hill/hills)
+            if target[:i] + target[i + 1 :] == word:
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -181,3 +181,12 @@ def test_lexical_theme_suggestion(read):
     r = read("a cozy cabin with warm blankets")
     assert r["suggestions"]["theme"][0] == "cozy"
     assert r["semantic"]["method"] == "lexical"
+
+
+def test_misspellings_without_pyspellchecker_stay_conservative(read, monkeypatch):
+    from lantern.prompting import diagnose
+
+    monkeypatch.setitem(diagnose._spell, "loaded", True)
+    monkeypatch.setitem(diagnose._spell, "checker", None)
+    r = read("a watercolr of a ligthhouse; a knight fighting, earth below, a flaming sword on a hill")
+    assert {m["word"]: m["suggestion"] for m in r["misspellings"]} == {"watercolr": "watercolor", "ligthhouse": "lighthouse"}
