@@ -147,18 +147,24 @@ def plan_animation(
     return AnimationPlan(frames, keys, blends, strategy, passes)
 
 
+def _seed(seed: int, key: int) -> int:
+    """Key ``key``'s seed: ``seed + key`` wrapped to ComfyUI's 64-bit seed range."""
+    return (seed + key) & 0xFFFFFFFFFFFFFFFF
+
+
 def frame_noise(mode: str, seed: int, shape: Sequence[int], blend: FrameBlend) -> torch.Tensor:
     """Noise ``[1, *shape]`` for one frame (see the module docstring for the modes)."""
     shape = [1] + list(shape)
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     if mode == "fixed":
         return make_noise(seed, shape)
     if mode == "per-keyframe":
-        return make_noise(seed + (blend.b if blend.weight >= 0.5 else blend.a), shape)
+        return make_noise(_seed(seed, blend.b if blend.weight >= 0.5 else blend.a), shape)
     if mode == "travelling":
-        a = make_noise(seed + blend.a, shape)
+        a = make_noise(_seed(seed, blend.a), shape)
         if blend.a == blend.b or blend.weight == 0:
             return a
-        return slerp_flat(a, make_noise(seed + blend.b, shape), blend.weight)
+        return slerp_flat(a, make_noise(_seed(seed, blend.b), shape), blend.weight)
     raise ValueError(f"seed_mode must be one of {', '.join(SEED_MODES)}, got {mode!r}")
 
 

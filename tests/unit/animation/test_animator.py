@@ -123,3 +123,9 @@ def test_ssim_identical_and_different_frames():
     assert len(scores) == 2 and scores[0] == pytest.approx(1.0, abs=1e-4) and scores[1] < 0.2
     with pytest.raises(ValueError, match="11x11"):
         ssim(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
+
+
+def test_seed_wraps_at_64_bits():
+    blends = key_blends([0, 4], 8)
+    top = 0xFFFFFFFFFFFFFFFF
+    assert torch.equal(frame_noise("per-keyframe", top, [1, 2, 2], blends[4]), make_noise(0, [1, 1, 2, 2]))
