@@ -17,7 +17,7 @@ from comfy_api.latest import io
 from ..lantern.prompting.expander import expand, theme_names
 from ..lantern.prompting.reading import READING_SCHEMA, read_prompt
 from ..lantern.prompting.styles import apply_stack, get_library, parse_stack
-from ..lantern.prompting.tokens import get_counter
+from ..lantern.prompting.tokens import budget_fill_window, get_counter
 
 log = logging.getLogger("lantern")
 
@@ -216,6 +216,8 @@ class LanternPromptExpander(io.ComfyNode):
     def execute(cls, text, seed, strength, budget, theme, theme_words, mode, model, styles, clip=None) -> io.NodeOutput:
         text = _check_text("text", text)
         counter = _counter(clip)
+        lib = style_library()
+        stack = [(lib.get(n), w) for n, w in parse_stack(styles)] if styles and styles.strip() else []
         theme_arg = theme_words if theme_words and theme_words.strip() else (None if theme == NONE else theme)
         if mode == "generative":
             if model == NONE or not model:
@@ -237,13 +239,18 @@ class LanternPromptExpander(io.ComfyNode):
             result = dict(base, positive=gen["positive"], added=gen["added"], tokens=gen["tokens"],
                           budget=gen["budget"], mode="generative", model=gen["model"])
         else:
-            result = expand(text, seed=int(seed), strength=float(strength), budget=int(budget) or None,
-                            theme=theme_arg, counter=counter)
+            reading, eff_budget = None, int(budget) or None
+            if stack:  # read the prompt as the styles will shape it, so the expansion reinforces their look
+                probe = apply_stack(text, stack)["positive"]
+                reading = read_prompt(probe, counter=counter, semantic=False)
+                styled_tokens = counter.count(probe)
+                overhead = styled_tokens - counter.count(text)  # the styles' words share the same budget
+                eff_budget = max(1, (int(budget) or budget_fill_window(styled_tokens)) - overhead)
+            result = expand(text, seed=int(seed), strength=float(strength), budget=eff_budget,
+                            theme=theme_arg, counter=counter, reading=reading)
             result["mode"] = "vocabulary"
         positive, negative, names = result["positive"], result["negative"], []
-        if styles and styles.strip():
-            lib = style_library()
-            stack = [(lib.get(n), w) for n, w in parse_stack(styles)]
+        if stack:
             styled = apply_stack(positive, stack, negative)
             positive, negative, names = styled["positive"], styled["negative"], styled["names"]
         info = {k: result[k] for k in ("added", "tokens", "budget", "seed", "looks", "theme", "notes", "mode")}

@@ -124,7 +124,7 @@ def expand(text, seed: int = 0, strength: float = 1.0, budget: int | None = None
     for m in reading["medium"]:
         for n in vocab.tables["medium"][m].get("negative", []):
             banned |= _content(n)
-    present = _content(prefix)
+    present = _content(prefix) | _content(reading.get("text", ""))  # a given reading may include style words
 
     slots: list[list[str]] = []
     # 1. reinforce the detected style and medium

@@ -87,6 +87,13 @@ def test_expander_is_reproducible_through_the_host(client, comfy):
     c = client.run(graph(6)).outputs["2"]["text"][0]
     assert a == b and a != c
     assert "(red:1.2) kite over a field, embedding:foo" in a
+    from lantern.prompting.tokens import get_counter
+
+    final = a.splitlines()[0][2:]
+    assert final.startswith("(pixel art of:1.10) (red:1.2) kite")
+    assert get_counter().count(final) <= 75  # the styles' words share the window with the expansion
+    for photo_word in ("film grain", "bokeh", "85mm", "skin texture"):
+        assert photo_word not in final
     status, direct = _http(comfy, "/lantern/prompt/expand", {"text": "(red:1.2) kite over a field, embedding:foo", "seed": 5})
     assert status == 200 and direct["positive"].startswith("(red:1.2) kite over a field, embedding:foo, ")
 
