@@ -34,6 +34,8 @@ from .wordlists import WordLists, load_wordlists
 MAX_COUNT = 1000
 VARIETY_MIN, VARIETY_MAX, VARIETY_DEFAULT = 0, 10, 5
 MAX_ATTEMPTS = 40
+GUARD_ATTEMPTS = 8
+GUARD_CHUNK = 3  # candidates per prompt embedded together after a failed first one
 LIGHTING_VERBS = ("lit by", "bathed in", "under")
 
 
@@ -64,10 +66,14 @@ class Inspiration:
     seed: int
     theme: str
     parts: dict
+    theme_margin: float | None = None  # MiniLM margin over the nearest other theme (theme check only)
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "prompt": self.prompt, "negative": self.negative, "seed": self.seed,
-                "theme": self.theme, "parts": dict(self.parts)}
+        d = {"index": self.index, "prompt": self.prompt, "negative": self.negative, "seed": self.seed,
+             "theme": self.theme, "parts": dict(self.parts)}
+        if self.theme_margin is not None:
+            d["theme_margin"] = self.theme_margin
+        return d
 
 
 @dataclass
@@ -79,6 +85,7 @@ class Batch:
     warnings: list[str] = field(default_factory=list)
     vocab_source: str = "builtin"
     wordlists_used: list[str] = field(default_factory=list)
+    theme_check: bool = False
 
     @property
     def prompts(self) -> list[str]:
@@ -94,7 +101,7 @@ class Batch:
 
     def to_dict(self) -> dict:
         return {"theme": self.theme, "seed": self.seed, "variety": self.variety, "count": len(self.items),
-                "vocab_source": self.vocab_source, "wordlists": list(self.wordlists_used),
+                "vocab_source": self.vocab_source, "wordlists": list(self.wordlists_used), "theme_check": self.theme_check,
                 "warnings": list(self.warnings), "prompts": [i.to_dict() for i in self.items]}
 
 
@@ -235,16 +242,18 @@ def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _
     setting = s.choice(all_pools[other].settings if cross else pools.settings)
     use_detail = s.chance(0.04 * v)
     detail = s.choice(pools.details) if pools.details else ""
-    p_pref = 0.85 - 0.06 * v
+    p_pref = 0.95 - 0.06 * v
     medium = s.choice(pools.preferred_mediums) if (pools.preferred_mediums and s.chance(p_pref)) else s.choice(pools.mediums)
     style = s.choice(pools.preferred_styles) if (pools.preferred_styles and s.chance(p_pref)) else s.choice(pools.styles)
     frame = s.below(2)
     lighting_pool = _merge(vocab.lighting, wl.get(None, "lighting"))
-    lighting = s.choice(lighting_pool)
+    lighting = s.choice(pools.theme.preferred_lighting) if (pools.theme.preferred_lighting and s.chance(p_pref)) \
+        else s.choice(lighting_pool)
     lighting_verb = s.choice(LIGHTING_VERBS)
     named_palette = s.chance(0.4)
     palette_pool = _merge(vocab.palettes, wl.get(None, "palettes"))
-    palette_name = s.choice(palette_pool)
+    palette_name = s.choice(pools.theme.preferred_palettes) if (pools.theme.preferred_palettes and s.chance(p_pref)) \
+        else s.choice(palette_pool)
     n_colours = 3 if s.chance(0.2 + 0.05 * v) else 2
     colours = _colours(s, vocab, wl, n_colours)
     composition = s.choice(_merge(vocab.compositions, wl.get(None, "compositions")))
@@ -307,10 +316,30 @@ def _negative(kind: str, pools: _Pools, vocab: GeneralVocab, wl: WordLists) -> s
     return ", ".join(_merge([], words))
 
 
+def _prefetch_guard(guard, candidate, plan, count: int, guard_attempts: int) -> None:
+    """Embed candidates in a few large batches (one prompt at a time is many times slower on a CPU):
+    round 0 all first candidates, then the next chunk for every prompt whose candidates so far all failed."""
+    pending = list(range(count))
+    attempt = 0
+    while pending and attempt < guard_attempts:
+        chunk = 1 if attempt == 0 else GUARD_CHUNK
+        attempts = range(attempt, min(attempt + chunk, guard_attempts))
+        texts = [candidate(i, a)["prompt"] for i in pending for a in attempts]
+        themes = [plan[i][0] for i in pending for _ in attempts]
+        margins = guard.margins(texts, themes)
+        k = len(attempts)
+        pending = [i for n, i in enumerate(pending) if max(margins[n * k:(n + 1) * k]) <= 0]
+        attempt += chunk
+
+
 def generate(theme: str = ANY, count: int = 8, seed: int = 0, variety: int = VARIETY_DEFAULT,
              pins: Pins | None = None, wordlist_dir: str | Path | None = None,
-             vocab: GeneralVocab | None = None) -> Batch:
-    """Make ``count`` distinct prompts for ``theme``. Raises ValueError naming the bad input."""
+             vocab: GeneralVocab | None = None, guard=None, guard_attempts: int = GUARD_ATTEMPTS) -> Batch:
+    """Make ``count`` distinct prompts for ``theme``. Raises ValueError naming the bad input.
+
+    ``guard``: an optional :class:`coherence.ThemeGuard`; with it each prompt is redrawn (up to
+    ``guard_attempts`` candidates) until MiniLM places it nearer its own theme than any other.
+    """
     requested = validate_theme(theme)
     count = _validate_int("count", count, 1, MAX_COUNT)
     seed = _validate_int("seed", seed, 0, SEED_MAX)
@@ -320,33 +349,53 @@ def generate(theme: str = ANY, count: int = 8, seed: int = 0, variety: int = VAR
     wl = load_wordlists(wordlist_dir)
     themes = builtin_themes()
     all_pools = {name: _pools(t, vocab, wl) for name, t in themes.items()}
-
+    # which theme and subject each prompt gets (independent of count: a batch's first k prompts never change)
+    plan: list[tuple[str, Subject]] = []
     orders: dict[str, list[int]] = {}
     used: dict[str, int] = {}
     theme_stream = Stream(seed, requested, "themes")
+    for i in range(count):
+        theme_name = requested if requested != ANY else theme_stream.choice(THEME_ORDER)
+        if theme_name not in orders:
+            orders[theme_name] = Stream(seed, requested, theme_name, "subjects").permutation(len(all_pools[theme_name].subjects))
+            used[theme_name] = 0
+        order = orders[theme_name]
+        plan.append((theme_name, all_pools[theme_name].subjects[order[used[theme_name] % len(order)]]))
+        used[theme_name] += 1
+
+    def candidate(i: int, attempt: int) -> dict:
+        theme_name, subject = plan[i]
+        return _compose(i, theme_name, requested, subject, all_pools[theme_name], all_pools, vocab, wl, seed, variety,
+                        attempt, pins)
+
+    if guard is not None:
+        _prefetch_guard(guard, candidate, plan, count, guard_attempts)
+
     seen: set[str] = set()
     items: list[Inspiration] = []
     for i in range(count):
-        theme_name = requested if requested != ANY else theme_stream.choice(THEME_ORDER)
-        pools = all_pools[theme_name]
-        if theme_name not in orders:
-            orders[theme_name] = Stream(seed, requested, theme_name, "subjects").permutation(len(pools.subjects))
-            used[theme_name] = 0
-        order = orders[theme_name]
-        subject = pools.subjects[order[used[theme_name] % len(order)]]
-        used[theme_name] += 1
+        theme_name, subject = plan[i]
+        chosen, margin, checked = None, None, 0
         for attempt in range(MAX_ATTEMPTS):
-            made = _compose(i, theme_name, requested, subject, pools, all_pools, vocab, wl, seed, variety, attempt, pins)
-            key = made["prompt"].lower()
-            if key not in seen:
+            made = candidate(i, attempt)
+            if made["prompt"].lower() in seen:
+                continue
+            if guard is None:
+                chosen = made
                 break
-        else:
+            m = guard.margin(made["prompt"], theme_name)
+            checked += 1
+            if chosen is None or m > margin:
+                chosen, margin = made, m
+            if m > 0 or checked >= guard_attempts:
+                break
+        if chosen is None:
             raise ValueError(
                 f"count: only {i} distinct prompts could be made for theme {requested!r} with these pinned parts; "
                 f"lower count, unpin a part or raise variety")
-        seen.add(key)
+        seen.add(chosen["prompt"].lower())
         items.append(Inspiration(
-            index=i, prompt=made["prompt"], negative=_negative(made["medium_kind"], pools, vocab, wl),
-            seed=image_seed(seed, i), theme=theme_name, parts=made["parts"]))
+            index=i, prompt=chosen["prompt"], negative=_negative(chosen["medium_kind"], all_pools[theme_name], vocab, wl),
+            seed=image_seed(seed, i), theme=theme_name, parts=chosen["parts"], theme_margin=margin))
     return Batch(theme=requested, seed=seed, variety=variety, items=items, warnings=list(wl.warnings),
-                 vocab_source=vocab.source, wordlists_used=list(wl.loaded))
+                 vocab_source=vocab.source, wordlists_used=list(wl.loaded), theme_check=guard is not None)

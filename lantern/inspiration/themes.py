@@ -6,7 +6,8 @@ Each theme file holds:
 - ``subjects`` (singular count nouns: get ``a``/``an`` and maybe an adjective),
   ``plural_subjects`` (no article), ``named_subjects`` (used verbatim: proper names, "the …"),
 - ``adjectives``, ``settings`` (phrases that follow the subject: "perched on a cliff", "in deep space"),
-  ``details`` ("with steam rising"), ``preferred_styles``/``preferred_mediums`` (weighted up at low variety),
+  ``details`` ("with steam rising"), ``preferred_styles``/``preferred_mediums``/``preferred_lighting``/
+  ``preferred_palettes`` (the theme's own look, chosen more often the lower the variety),
   ``negatives`` (added to every negative prompt of that theme).
 """
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Theme:
     details: tuple[str, ...] = ()
     preferred_styles: tuple[str, ...] = ()
     preferred_mediums: tuple[str, ...] = ()
+    preferred_lighting: tuple[str, ...] = ()
+    preferred_palettes: tuple[str, ...] = ()
     negatives: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -74,6 +77,8 @@ def theme_from_dict(d: dict, source: str) -> Theme:
         details=_dedupe(d.get("details", [])),
         preferred_styles=_dedupe(d.get("preferred_styles", [])),
         preferred_mediums=_dedupe(d.get("preferred_mediums", [])),
+        preferred_lighting=_dedupe(d.get("preferred_lighting", [])),
+        preferred_palettes=_dedupe(d.get("preferred_palettes", [])),
         negatives=_dedupe(d.get("negatives", [])),
     )
 

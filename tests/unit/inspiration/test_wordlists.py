@@ -71,8 +71,8 @@ def test_malformed_files_are_reported_by_name_and_skipped(tmp_path):
 
 def test_user_lists_change_output_deterministically(tmp_path):
     _write(tmp_path, "lighting.txt", "paper-lantern light\nsodium streetlight glow\n")
-    a = generate("any", 30, seed=5, wordlist_dir=tmp_path)
-    b = generate("any", 30, seed=5, wordlist_dir=tmp_path)
+    a = generate("any", 80, seed=5, variety=10, wordlist_dir=tmp_path)
+    b = generate("any", 80, seed=5, variety=10, wordlist_dir=tmp_path)
     assert a.prompts == b.prompts
     assert any("paper-lantern light" in p or "sodium streetlight glow" in p for p in a.prompts)
 
