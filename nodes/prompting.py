@@ -386,6 +386,24 @@ def register_routes(routes) -> None:
         return web.json_response({"styles": [lib.get(n).to_dict() for n in lib.names()], "errors": lib.errors,
                                   "user_folder": user_style_dir()})
 
+    @routes.get("/lantern/prompt/styles/suggest")
+    async def suggest_styles(request):
+        data, err = await _params(request)
+        if err is not None:
+            return err
+        try:
+            k = max(1, min(20, int(data.get("k", 5))))
+        except ValueError:
+            return bad("'k' must be an integer between 1 and 20")
+        text = data.get("text", "")
+        semantic = "auto" if _bool(data.get("semantic"), True) else False
+
+        def run():
+            reading = read_prompt(text, semantic=False, diagnose=False)
+            return style_library().suggest(text, k=k, reading=reading, semantic=semantic)
+
+        return web.json_response(await asyncio.get_running_loop().run_in_executor(None, run))
+
     @routes.post("/lantern/prompt/expand")
     async def expand_route(request):
         data, err = await _params(request)

@@ -110,6 +110,10 @@ def test_read_route_get_and_post(comfy):
     assert status == 200
     codes = {w["code"] for w in r2["warnings"]}
     assert {"style_conflict", "misspelling"} <= codes
+    status, sugg = _http(comfy, "/lantern/prompt/styles/suggest?" + urllib.parse.urlencode(
+        {"text": "a dragon over a castle, epic fantasy", "k": 3, "semantic": "0"}))
+    assert status == 200 and sugg["method"] == "lexical"
+    assert sugg["styles"][0]["name"] == "Lantern Fantasy Epic" and len(sugg["styles"]) <= 3
     status, schema = _http(comfy, "/lantern/prompt/schema")
     assert status == 200 and schema["$id"] == "lantern.reading/1"
 
