@@ -134,6 +134,9 @@ def _slice_conditioning(conditioning, idx: list[int], frames: int):
         extra = dict(extra)
         if tensor.shape[0] == frames:
             tensor = tensor[idx]
+        elif tensor.shape[0] != 1:
+            raise ValueError(f"a conditioning has {tensor.shape[0]} rows but the animation has {frames} frames: use "
+                             f"one schedule for positive and negative, or a single-prompt conditioning")
         else:
             tensor = tensor[:1].repeat(len(idx), *([1] * (tensor.ndim - 1)))
         pooled = extra.get("pooled_output")
