@@ -121,7 +121,7 @@ class DecisionCache:
 
 
 def _time(step, batch, repeats: int) -> tuple[float, torch.Tensor]:
-    with torch.inference_mode():
+    with torch.no_grad():
         out = step(batch)  # warm-up (first-call allocation, lazy init)
         best = math.inf
         for _ in range(repeats):

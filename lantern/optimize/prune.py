@@ -126,7 +126,23 @@ def prune_structured(model: nn.Module, example_inputs, ratio: float = 0.25,
     import torch_pruning as tp
     if not 0.0 <= ratio <= 0.5:
         raise ValueError(f"ratio: {ratio} is outside 0-0.5; choose a pruning ratio between 0 and 0.5")
+    # DepGraph traces autograd: leave any surrounding inference mode (ComfyUI runs nodes in one) and copy the
+    # weights into ordinary tensors
+    with torch.inference_mode(False):
+        return _prune_structured(model, example_inputs, ratio, forward_fn, ignored, round_to, count_ops)
+
+
+def _prune_structured(model, example_inputs, ratio, forward_fn, ignored, round_to, count_ops) -> PruneResult:
+    import torch_pruning as tp
     m = copy.deepcopy(model).float().eval()
+    for mod in m.modules():
+        for name, p in list(mod.named_parameters(recurse=False)):
+            if p.is_inference():
+                setattr(mod, name, nn.Parameter(p.detach().clone(), requires_grad=False))
+        for name, b in list(mod.named_buffers(recurse=False)):
+            if b is not None and b.is_inference():
+                setattr(mod, name, b.clone())
+    example_inputs = _clone_inputs(example_inputs)
     params_before = _count(m)
     macs_before = count_macs(m, example_inputs, forward_fn)[0] if count_ops else None
     if ratio == 0.0:
@@ -146,6 +162,16 @@ def prune_structured(model: nn.Module, example_inputs, ratio: float = 0.25,
     macs_after = count_macs(m, example_inputs, forward_fn)[0] if count_ops else None
     notes = [f"{len(ignored_layers)} layers kept at full width"]
     return PruneResult(m, ratio, "structured", params_before, params_after, macs_before, macs_after, notes)
+
+
+def _clone_inputs(x):
+    if isinstance(x, torch.Tensor):
+        return x.clone() if x.is_inference() else x
+    if isinstance(x, (tuple, list)):
+        return type(x)(_clone_inputs(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _clone_inputs(v) for k, v in x.items()}
+    return x
 
 
 def prune_unstructured(model: nn.Module, ratio: float = 0.25, ignored: Sequence[str] = ()) -> PruneResult:
@@ -205,6 +231,13 @@ def heal(student: nn.Module, teacher: nn.Module, make_inputs: Callable[[torch.Ge
     batch)`` runs a model. Loss: MSE between the predictions. ``progress(step, steps, loss)`` is called each step;
     ``should_stop()`` may raise to cancel. The error before/after is measured on held-out batches.
     """
+    with torch.inference_mode(False):
+        return _heal(student, teacher, make_inputs, forward_fn, steps, lr, eval_batches, eval_every, seed, progress,
+                     should_stop)
+
+
+def _heal(student, teacher, make_inputs, forward_fn, steps, lr, eval_batches, eval_every, seed, progress,
+          should_stop) -> HealResult:
     g = torch.Generator().manual_seed(seed)
     held = [make_inputs(torch.Generator().manual_seed(seed + 10_000 + i)) for i in range(eval_batches)]
     teacher.eval().requires_grad_(False)
@@ -222,7 +255,7 @@ def heal(student: nn.Module, teacher: nn.Module, make_inputs: Callable[[torch.Ge
     for step in range(1, steps + 1):
         if should_stop is not None:
             should_stop()
-        batch = make_inputs(g)
+        batch = _clone_inputs(make_inputs(g))
         with torch.no_grad():
             target = forward_fn(teacher, batch).float()
         with torch.enable_grad():

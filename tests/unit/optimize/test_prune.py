@@ -71,3 +71,28 @@ def test_heal_reduces_error(tiny, tiny_input):
     with torch.no_grad():
         assert rel_error(res.module(*tiny_input), tiny(*tiny_input)) < out.error_before
     assert not any(p.requires_grad for p in res.module.parameters())
+
+
+def test_prune_and_heal_work_inside_inference_mode(tiny, tiny_input):
+    """ComfyUI executes nodes under torch.inference_mode(); both passes must step out of it."""
+    with torch.inference_mode():
+        teacher = TinyNetCopy(tiny)
+        res = prune_structured(teacher, tiny_input, ratio=0.25, forward_fn=fwd, ignored=("conv_out",),
+                               count_ops=False)
+
+        def make(g):
+            return torch.randn(2, 4, 16, 16, generator=g), torch.randn(2, 8, generator=g)
+
+        out = heal(res.module, teacher, make, fwd, steps=3, lr=1e-3)
+    assert out.steps == 3 and out.error_after != out.error_before
+
+
+def TinyNetCopy(model):
+    """A copy whose tensors are inference tensors, like weights ComfyUI loads inside a node."""
+    import copy
+    m = copy.deepcopy(model)
+    for mod in m.modules():
+        for name, p in list(mod.named_parameters(recurse=False)):
+            setattr(mod, name, torch.nn.Parameter(p.detach().clone(), requires_grad=False))
+    assert next(m.parameters()).is_inference()
+    return m
