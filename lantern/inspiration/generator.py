@@ -223,8 +223,18 @@ def _pinned_subject_phrase(text: str) -> str:
 
 
 def _colours(stream: Stream, vocab: GeneralVocab, wl: WordLists, k: int) -> list[str]:
-    pool = _merge(vocab.colours, wl.get(None, "colours"))
-    return stream.sample(pool, k)
+    """k colours that share no word ("cherry red" and "red" never come together)."""
+    pool = list(_merge(vocab.colours, wl.get(None, "colours")))
+    out: list[str] = []
+    used: set[str] = set()
+    while pool and len(out) < k:
+        c = pool.pop(stream.below(len(pool)))
+        words = set(c.lower().split())
+        if words & used:
+            continue
+        out.append(c)
+        used |= words
+    return out
 
 
 # ---------------------------------------------------------------- the generator

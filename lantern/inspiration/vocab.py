@@ -1,7 +1,8 @@
 """General vocabulary (styles, mediums, lighting, colours, palettes, compositions, moods) for inspiration mode.
 
-One adapter: it takes the words from ``lantern.prompting``'s vocabularies when that package is importable and
-exposes them, and falls back to our own minimal lists in ``data/general.toml`` otherwise. Lists are sorted and
+One adapter: it joins our own lists in ``data/general.toml`` with the canonical words of ``lantern.prompting``'s
+vocabularies (styles, mediums with their look, lighting, colours, composition, moods) when that package is
+importable, reshaping the few tags that do not fit our sentence frames; without it, our lists alone are used. Lists are sorted and
 de-duplicated here so the generator never depends on the order (or set iteration order) of another module's data.
 Which source was used is reported in every batch (``Batch.vocab_source``) because it changes the prompts.
 """
@@ -83,60 +84,82 @@ def builtin_vocab() -> GeneralVocab:
     )
 
 
-def _prompting_words() -> dict[str, tuple[str, ...]] | None:
-    """Word lists from lantern.prompting, or None when it is absent or exposes no usable API."""
+# lantern.prompting's canonical names are tags made for reading prompts; these turn the few that do not fit our
+# sentence frames into phrases that do ("in an impressionist style", "rendered as a charcoal drawing",
+# "framed as a low-angle shot"). None = not used by the generator.
+_STYLE_FORMS = {"impressionism": "impressionist", "post-impressionism": "post-impressionist",
+                "expressionism": "expressionist", "cubism": "cubist", "romanticism": "romantic",
+                "pointillism": "pointillist", "tenebrism": "tenebrist", "hdr": "HDR", "studio ghibli-like": None}
+_MEDIUM_FORMS = {"watercolor": "watercolor painting", "gouache": "gouache painting", "charcoal": "charcoal drawing",
+                 "airbrush": "airbrush painting", "stained glass": "stained glass window", "woodcut": "woodcut print",
+                 "sumi-e": "sumi-e ink painting", "3d render": "3D render", "illustration": "illustration"}
+_LIGHTING_FORMS = {"ambient occlusion": None, "chiaroscuro": "chiaroscuro lighting"}
+_COMPOSITION_FORMS = {
+    "full body": "full-body shot", "macro": "macro shot", "low angle": "low-angle shot", "high angle": "high-angle shot",
+    "eye level": "eye-level shot", "dutch angle": "Dutch-angle shot", "over the shoulder": "over-the-shoulder shot",
+    "symmetrical": "symmetrical composition", "rule of thirds": "rule-of-thirds composition",
+    "leading lines": "composition with leading lines", "framed": None, "wide-angle lens": "wide-angle shot",
+    "telephoto lens": "telephoto shot", "fisheye lens": "fisheye shot", "35mm lens": None, "50mm lens": None,
+    "85mm lens": None, "shallow depth of field": "shallow depth-of-field shot", "deep focus": "deep-focus shot",
+    "motion blur": None, "sharp focus": None,
+}
+_LOOK_KIND = {"photo": "photo", "painted": "painting", "drawn": "drawing", "rendered": "render", "graphic": "digital",
+              "pixel": "digital", "crafted": "craft"}
+
+
+def _forms(names, table) -> list[str]:
+    out = []
+    for n in names:
+        form = table.get(n, n)
+        if form:
+            out.append(form)
+    return out
+
+
+def _prompting_words() -> dict | None:
+    """Words from lantern.prompting's vocabularies, shaped for our frames; None when it is not importable."""
     try:
-        from ..prompting import vocab as pv  # type: ignore[attr-defined]
+        from ..prompting.vocab import get_vocabulary
     except Exception:
         return None
-    getter = getattr(pv, "words", None)
-    out: dict[str, tuple[str, ...]] = {}
-    for slot, names in (
-        ("styles", ("styles", "STYLES")), ("mediums", ("mediums", "MEDIUMS")),
-        ("lighting", ("lighting", "LIGHTING")), ("colours", ("colours", "colors", "COLOURS", "COLORS")),
-        ("compositions", ("composition", "compositions", "COMPOSITION", "COMPOSITIONS")),
-        ("moods", ("moods", "MOODS")),
-    ):
-        items = None
-        if callable(getter):
-            for n in names:
-                try:
-                    items = getter(n)
-                    break
-                except Exception:
-                    items = None
-        if items is None:
-            for n in names:
-                if hasattr(pv, n):
-                    items = getattr(pv, n)
-                    break
-        if items is None:
-            continue
-        if isinstance(items, dict):
-            items = list(items.keys())
-        words = _clean(getattr(i, "name", i) for i in items)
-        if words:
-            out[slot] = words
-    return out or None
+    try:
+        v = get_vocabulary()
+        tables = v.tables
+        mediums = {}
+        for name, data in tables["medium"].items():
+            form = _MEDIUM_FORMS.get(name, name)
+            if form:
+                mediums[form] = _LOOK_KIND.get(data.get("look"), medium_kind(form))
+        return {
+            "styles": _forms(v.canonical_names("style"), _STYLE_FORMS),
+            "mediums": mediums,
+            "lighting": _forms(v.canonical_names("lighting"), _LIGHTING_FORMS),
+            "colours": [n for n, d in tables["colour"].items() if d.get("family") != "palette"],
+            "compositions": _forms(v.canonical_names("composition"), _COMPOSITION_FORMS),
+            "moods": list(v.canonical_names("mood")),
+        }
+    except Exception:  # a changed or broken vocabulary must not break inspiration: fall back to our lists
+        return None
 
 
 @lru_cache(maxsize=1)
 def general_vocab() -> GeneralVocab:
+    """Our lists joined with lantern.prompting's (when importable); sorted, so order never depends on theirs."""
     base = builtin_vocab()
     words = _prompting_words()
     if not words:
         return base
-    mediums = words.get("mediums", base.mediums)
-    kinds = {m: base.medium_kinds.get(m) or medium_kind(m) for m in mediums}
+    kinds = dict(words["mediums"])
+    kinds.update(base.medium_kinds)  # our own kind wins for a medium both lists have
     return GeneralVocab(
-        styles=words.get("styles", base.styles),
-        mediums=mediums,
+        styles=_clean(list(base.styles) + words["styles"]),
+        mediums=_clean(list(base.mediums) + list(words["mediums"])),
         medium_kinds=kinds,
-        lighting=words.get("lighting", base.lighting),
-        colours=words.get("colours", base.colours),
+        lighting=_clean(list(base.lighting) + words["lighting"]),
+        colours=_clean(list(base.colours) + words["colours"]),
         palettes=base.palettes,
-        compositions=words.get("compositions", base.compositions),
-        moods=words.get("moods", base.moods),
+        compositions=_clean(list(base.compositions) + words["compositions"]),
+        moods=_clean(list(base.moods) + words["moods"]),
         negatives=base.negatives,
         source="lantern.prompting+builtin",
     )
