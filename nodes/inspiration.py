@@ -29,6 +29,18 @@ def wordlist_dir() -> str:
     return os.path.join(folder_paths.get_user_directory(), "lantern", "wordlists")
 
 
+def wordlist_fingerprint(word_lists=True, **_) -> str:
+    """Changes when a word-list file is added, removed or edited, so ComfyUI re-runs a node that reads them."""
+    if not word_lists:
+        return "off"
+    folder = wordlist_dir()
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return "none"
+    return ";".join(f"{e.name}:{e.stat().st_size}:{e.stat().st_mtime_ns}" for e in entries if e.is_file())
+
+
 def _guard(theme_check: bool, notes: list[str]):
     if not theme_check:
         return None
@@ -119,6 +131,10 @@ class LanternInspiration(io.ComfyNode):
         )
 
     @classmethod
+    def fingerprint_inputs(cls, **kwargs):
+        return wordlist_fingerprint(**kwargs)
+
+    @classmethod
     def execute(cls, theme, count, seed, variety, theme_check, word_lists, subject="", style="", palette="",
                 medium="") -> io.NodeOutput:
         batch, notes = make_batch(theme, count, seed, variety, theme_check, word_lists, subject, style, palette, medium)
@@ -161,6 +177,10 @@ class LanternInspirationSampler(io.ComfyNode):
                                 tooltip="All images in a grid, each captioned with its number and prompt."),
             ],
         )
+
+    @classmethod
+    def fingerprint_inputs(cls, **kwargs):
+        return wordlist_fingerprint(**kwargs)
 
     @classmethod
     def execute(cls, model, clip, vae, theme, count, seed, variety, steps, cfg, sampler_name, scheduler, width,

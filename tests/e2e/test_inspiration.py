@@ -120,3 +120,28 @@ def test_sampler_reports_progress_and_honours_cancel(client, workflows_dir):
         client.run(graph, on_event=on_event)
     assert progress and progress[0][1] == 4 * 30
     assert progress[-1][0] < 4 * 30
+
+
+def test_user_word_lists_are_used_reported_and_rerun(comfy, client):
+    folder = comfy.user_dir / "lantern" / "wordlists"
+    folder.mkdir(parents=True, exist_ok=True)
+    good, bad, neg = folder / "nature.subjects.txt", folder / "dinosaurs.subjects.txt", folder / "negatives.txt"
+    graph = {"1": {"class_type": "LanternInspiration", "inputs": {
+        "theme": "food", "count": 2, "seed": 77, "variety": 5, "theme_check": False, "word_lists": True,
+        "subject": "", "style": "", "palette": "", "medium": ""}}}
+    try:
+        before = client.run(graph).outputs["1"]["text"][0]
+        assert "word lists:" not in before
+        good.write_text("# mine\nglass heron sculpture\n", encoding="utf-8")
+        bad.write_text("t-rex\n", encoding="utf-8")
+        body = client.get("/lantern/inspire", theme="nature", n=120, seed=1, check=0)
+        assert body["wordlists"] == ["nature.subjects.txt"]
+        assert any("dinosaurs.subjects.txt" in w and "unknown theme" in w for w in body["warnings"])
+        assert any("glass heron sculpture" in p["prompt"].lower() for p in body["prompts"])
+        neg.write_text("lens dirt\n", encoding="utf-8")
+        after = client.run(graph).outputs["1"]["text"][0]  # same inputs, new files: the node runs again
+        assert "word lists: negatives.txt, nature.subjects.txt" in after
+        assert "word list dinosaurs.subjects.txt skipped" in after
+    finally:
+        for f in (good, bad, neg):
+            f.unlink(missing_ok=True)
