@@ -271,6 +271,8 @@ class LanternAnimator(io.ComfyNode):
             "min_ssim": round(min(result.ssim), 4) if result.ssim else None,
             "ssim_backend": ssim_backend(),
             "seconds": round(time.perf_counter() - started, 2),
+            "sample_seconds": round(result.sample_seconds, 2),
+            "decode_seconds": round(result.decode_seconds, 2),
         }
         text = json.dumps(report)
         return io.NodeOutput(result.images, {"samples": result.latents}, result.mean_ssim, text,

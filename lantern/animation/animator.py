@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -203,6 +204,8 @@ class AnimationResult:
     images: torch.Tensor
     ssim: list[float] = field(default_factory=list)
     model_steps: int = 0
+    sample_seconds: float = 0.0
+    decode_seconds: float = 0.0
 
     @property
     def mean_ssim(self) -> float:
@@ -232,6 +235,7 @@ def run_animation(
         raise ValueError(f"batch size must be at least 1, got {chunk}")
     total = plan.model_steps + plan.frames
     done = 0
+    t0 = time.perf_counter()
     latents = torch.zeros([plan.frames] + list(latent_shape))
     for p in plan.passes:
         for start in range(0, len(p.frames), chunk):
@@ -254,6 +258,7 @@ def run_animation(
             done += len(idx) * p.steps
             if progress:
                 progress(done, total)
+    t1 = time.perf_counter()
     images = None
     for start in range(0, plan.frames, chunk):
         if check_interrupt:
@@ -265,5 +270,7 @@ def run_animation(
         done += dec.shape[0]
         if progress:
             progress(done, total)
+    t2 = time.perf_counter()
     scores = measure(images) if measure else []
-    return AnimationResult(latents=latents, images=images, ssim=scores, model_steps=plan.model_steps)
+    return AnimationResult(latents=latents, images=images, ssim=scores, model_steps=plan.model_steps,
+                           sample_seconds=t1 - t0, decode_seconds=t2 - t1)
