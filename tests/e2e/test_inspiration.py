@@ -140,7 +140,7 @@ def test_user_word_lists_are_used_reported_and_rerun(comfy, client):
         assert any("glass heron sculpture" in p["prompt"].lower() for p in body["prompts"])
         neg.write_text("lens dirt\n", encoding="utf-8")
         after = client.run(graph).outputs["1"]["text"][0]  # same inputs, new files: the node runs again
-        assert "word lists: negatives.txt, nature.subjects.txt" in after
+        assert "word lists: nature.subjects.txt, negatives.txt" in after
         assert "word list dinosaurs.subjects.txt skipped" in after
     finally:
         for f in (good, bad, neg):
