@@ -108,6 +108,7 @@ def _common_inputs(max_count: int, default_count: int) -> list:
 
 
 class LanternInspiration(io.ComfyNode):
+    LANTERN_REQUIRES = {"inflect": "inflect"}  # a/an by pronunciation
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -144,6 +145,7 @@ class LanternInspiration(io.ComfyNode):
 
 
 class LanternInspirationSampler(io.ComfyNode):
+    LANTERN_REQUIRES = {"inflect": "inflect"}
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -290,6 +292,8 @@ def register_routes(routes) -> None:
             batch, notes = await asyncio.get_running_loop().run_in_executor(None, lambda: make_batch(**params))
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400)
+        except ImportError as error:  # a missing library is the server's problem, said plainly
+            return web.json_response({"error": f"{error}; pip install {error.name or 'inflect'}"}, status=503)
         body = batch.to_dict()
         body["notes"] = notes
         return web.json_response(body)
