@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lantern.inspiration import THEME_CHOICES, THEME_ORDER, Pins, builtin_themes, generate, image_seed
-from lantern.inspiration.vocab import general_vocab
+from lantern.inspiration.vocab import builtin_vocab, general_vocab
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = Path(__file__).with_name("golden_prompts.json")
@@ -22,10 +22,10 @@ REQUIRED_THEMES = {"nature", "technology", "science", "fantasy", "architecture",
                    "underwater", "abstract", "food", "sci-fi city", "history", "any"}
 
 
-def _golden_payload():
+def _golden_payload(vocab=None):
     out = []
     for theme, seed, variety, n in GOLDEN_CASES:
-        b = generate(theme, n, seed=seed, variety=variety)  # the shipped default: vocabulary as general_vocab() joins it
+        b = generate(theme, n, seed=seed, variety=variety, vocab=vocab)
         out.append({"theme": theme, "seed": seed, "variety": variety,
                     "items": [{"prompt": i.prompt, "negative": i.negative, "seed": i.seed, "theme": i.theme} for i in b.items]})
     return out
@@ -70,14 +70,19 @@ def test_prefix_stable_when_count_grows():
     assert long.seeds[:5] == short.seeds
 
 
-def test_golden_outputs_unchanged():
-    """Stored expected outputs guard reproducibility across releases (regenerate deliberately with
-    LANTERN_REGEN_GOLDEN=1 when the algorithm version in rng.ALGORITHM is bumped). This also fails when
-    lantern.prompting's vocabularies change, since the default vocabulary joins them: that is intended."""
-    payload = _golden_payload()
+@pytest.mark.parametrize("which", ["builtin", "default"])
+def test_golden_outputs_unchanged(which):
+    """Stored expected outputs guard reproducibility across restarts and releases. "builtin" pins the algorithm on
+    our own word lists; "default" pins what users get, whose vocabulary also joins lantern.prompting's words, so it
+    fails when those change too (intended: the same seed would give other prompts). Regenerate deliberately with
+    LANTERN_REGEN_GOLDEN=1, bump rng.ALGORITHM for algorithm changes, and say so in the release notes."""
+    payload = _golden_payload(builtin_vocab() if which == "builtin" else None)
+    stored = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
     if os.environ.get("LANTERN_REGEN_GOLDEN") == "1":
-        GOLDEN.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert payload == json.loads(GOLDEN.read_text(encoding="utf-8"))
+        stored[which] = payload
+        GOLDEN.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert payload == stored[which], (
+        f"inspiration prompts changed for stored seeds ({which} vocabulary, source {general_vocab().source})")
 
 
 def test_reproducible_across_processes_with_different_hash_seeds():
