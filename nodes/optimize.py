@@ -105,9 +105,24 @@ def _make_guard(node: str):
     return guard
 
 
+def _restore_shared_unet(patcher):
+    """After sampling, put the original diffusion model back on the BaseModel all clones share.
+
+    ComfyUI keeps object patches applied while a model stays loaded; every later load re-applies the patches of the
+    patcher being loaded (partially_load -> unpatch -> patch), so restoring here is safe. It matters because other
+    nodes read the shared BaseModel directly: LoRA loaders map their keys against ``model.model.state_dict()``, and
+    against a still-injected quantised module they would silently drop the keys instead of reaching our guard.
+    """
+    import comfy.utils as cu
+    original = patcher.object_patches_backup.get("diffusion_model")
+    if original is not None:
+        cu.set_attr(patcher.model, "diffusion_model", original)
+
+
 def _patched_clone(model, new_unet, node: str, sdpa: bool):
     out = model.clone()
     out.add_object_patch("diffusion_model", new_unet)
+    out.add_callback_with_key(comfy.patcher_extension.CallbacksMP.ON_CLEANUP, GUARD_KEY, _restore_shared_unet)
     # pending patches were merged into new_unet; later ones are refused by the guard
     out.patches = {k: v for k, v in out.patches.items() if not k.startswith("diffusion_model.")}
     out.patches_uuid = uuid.uuid4()
