@@ -250,7 +250,7 @@ def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _
     cross = requested == ANY and s.chance(max(0.0, 0.08 * (v - 5)))
     other = s.choice([t for t in THEME_ORDER if t != theme_name])
     setting = s.choice(all_pools[other].settings if cross else pools.settings)
-    use_detail = s.chance(0.04 * v)
+    use_detail = s.chance(0.05 * v)
     detail = s.choice(pools.details) if pools.details else ""
     p_pref = 0.95 - 0.06 * v
     medium = s.choice(pools.preferred_mediums) if (pools.preferred_mediums and s.chance(p_pref)) else s.choice(pools.mediums)
