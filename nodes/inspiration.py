@@ -108,7 +108,6 @@ def _common_inputs(max_count: int, default_count: int) -> list:
 
 
 class LanternInspiration(io.ComfyNode):
-    LANTERN_REQUIRES = {"inflect": "inflect"}  # a/an by pronunciation
     @classmethod
     def define_schema(cls):
         return io.Schema(
@@ -145,7 +144,6 @@ class LanternInspiration(io.ComfyNode):
 
 
 class LanternInspirationSampler(io.ComfyNode):
-    LANTERN_REQUIRES = {"inflect": "inflect"}
     @classmethod
     def define_schema(cls):
         return io.Schema(

@@ -1,4 +1,4 @@
-"""Small English helpers: indefinite articles (via ``inflect``), list joining, capitalisation."""
+"""Small English helpers: indefinite articles (via ``inflect`` when installed), list joining, capitalisation."""
 from __future__ import annotations
 
 import re
@@ -13,9 +13,42 @@ _DETERMINERS = {
 
 @lru_cache(maxsize=1)
 def _engine():
-    import inflect  # pip: inflect
-
+    """inflect's engine (pip: inflect), or None when it is not installed."""
+    try:
+        import inflect
+    except ImportError:
+        return None
     return inflect.engine()
+
+
+_AN_LETTERS = set("aefhilmnorsx")  # letters whose spoken name starts with a vowel sound ("an MRI", "an X-ray")
+_A_PREFIXES = ("uni", "use", "usu", "uti", "uto", "ura", "ure", "uk", "eu", "ewe", "one", "once", "ubiq", "ufo")
+_AN_PREFIXES = ("hour", "honest", "honor", "honour", "heir")
+
+
+def _fallback_article(phrase: str) -> str:
+    """Rules for when inflect is absent; the unit tests check they agree with inflect on all shipped words."""
+    word = re.split(r"[\s-]", phrase.strip(), maxsplit=1)[0]
+    if not word:
+        return "a"
+    low = word.lower()
+    if word.isupper() and len(word) <= 3 and word.isalpha():  # read letter by letter: MRI, HDR, UFO
+        return "an" if low[0] in _AN_LETTERS else "a"
+    if low.startswith(_AN_PREFIXES):
+        return "an"
+    if low.startswith(_A_PREFIXES):
+        return "a"
+    return "an" if low[0] in "aeiou" else "a"
+
+
+def _number_article(n: int) -> str:
+    """'an' for numbers read with a leading vowel sound: 8, 11, 18, 80-89, 800-899, 8000..."""
+    s = str(n)
+    if s[0] == "8":
+        return "an"
+    if len(s) in (2, 5) and s[:2] in ("11", "18"):
+        return "an"
+    return "a"
 
 
 def starts_with_determiner(phrase: str) -> bool:
@@ -32,13 +65,17 @@ def starts_with_determiner(phrase: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def indefinite_article(phrase: str) -> str:
-    """'a' or 'an' for the phrase, by pronunciation (``an hour``, ``a unicorn``, ``an MRI``, ``an 8-bit``)."""
+    """'a' or 'an' for the phrase, by pronunciation (``an hour``, ``a unicorn``, ``an MRI``, ``an 8-bit``).
+
+    Uses ``inflect`` when installed, else built-in rules that agree with it on every word Lantern ships."""
     phrase = phrase.strip()
     m = re.match(r"(\d+)", phrase)
-    if m:  # inflect reads digits letter by letter; read the number as words instead
-        words = _engine().number_to_words(int(m.group(1)))
-        return _engine().a(words).split(" ", 1)[0]
-    return _engine().a(phrase).split(" ", 1)[0]
+    if m:  # inflect reads digits one by one; read the number as a number instead
+        return _number_article(int(m.group(1)))
+    engine = _engine()
+    if engine is None:
+        return _fallback_article(phrase)
+    return engine.a(phrase).split(" ", 1)[0]
 
 
 def with_article(phrase: str) -> str:
@@ -58,7 +95,8 @@ def looks_plural(phrase: str) -> bool:
     last = words[-1].lower().strip(",.")
     if len(last) < 4 or not last.endswith("s") or last.endswith(("ss", "us", "is")):
         return False
-    return bool(_engine().singular_noun(last))
+    engine = _engine()
+    return bool(engine.singular_noun(last)) if engine is not None else True
 
 
 def join_list(items: list[str]) -> str:

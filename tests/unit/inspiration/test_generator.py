@@ -85,6 +85,22 @@ def test_golden_outputs_unchanged(which):
         f"inspiration prompts changed for stored seeds ({which} vocabulary, source {general_vocab().source})")
 
 
+def test_same_prompts_without_inflect(monkeypatch):
+    """inflect is optional: the built-in article rules give the same stored prompts."""
+    from lantern.inspiration import grammar
+
+    monkeypatch.setattr(grammar, "_engine", lambda: None)
+    grammar.indefinite_article.cache_clear()
+    try:
+        assert _golden_payload() == json.loads(GOLDEN.read_text(encoding="utf-8"))["default"]
+        assert generate("any", 200, seed=8).prompts == _prompts_with_inflect
+    finally:
+        grammar.indefinite_article.cache_clear()
+
+
+_prompts_with_inflect = generate("any", 200, seed=8).prompts
+
+
 def test_reproducible_across_processes_with_different_hash_seeds():
     """A fresh interpreter with another PYTHONHASHSEED (this one's is random) gives the same batch."""
     code = ("import json; from lantern.inspiration import generate; "
