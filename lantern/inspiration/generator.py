@@ -37,6 +37,7 @@ MAX_ATTEMPTS = 40
 GUARD_ATTEMPTS = 8
 GUARD_CHUNK = 3  # candidates per prompt embedded together after a failed first one
 LIGHTING_VERBS = ("lit by", "bathed in", "under")
+_NO_CROSS_SETTINGS = ("portrait", "animals")  # their settings speak of a person's or an animal's doings
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class _Pools:
     preferred_styles: tuple[str, ...]
     preferred_mediums: tuple[str, ...]
     negatives: tuple[str, ...]
+    adjective_words: frozenset = frozenset()
 
 
 def _merge(base, extra) -> tuple[str, ...]:
@@ -180,6 +182,8 @@ def _pools(theme: Theme, vocab: GeneralVocab, wl: WordLists) -> _Pools:
         preferred_styles=_merge(theme.preferred_styles, user_styles),
         preferred_mediums=_merge(theme.preferred_mediums, user_mediums),
         negatives=_merge(theme.negatives, wl.get(theme.name, "negatives")),
+        adjective_words=frozenset(a.lower() for a in _merge(theme.adjectives, wl.get(theme.name, "adjectives"))
+                                  if " " not in a),
     )
 
 
@@ -248,7 +252,7 @@ def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _
     use_adj = s.chance(0.2 + 0.05 * v)
     adjective = s.choice(pools.adjectives)
     cross = requested == ANY and s.chance(max(0.0, 0.08 * (v - 5)))
-    other = s.choice([t for t in THEME_ORDER if t != theme_name])
+    other = s.choice([t for t in THEME_ORDER if t != theme_name and t not in _NO_CROSS_SETTINGS])
     setting = s.choice(all_pools[other].settings if cross else pools.settings)
     use_detail = s.chance(0.05 * v)
     detail = s.choice(pools.details) if pools.details else ""
@@ -281,6 +285,9 @@ def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _
         subject_text = pins.subject
         use_adj = False
     else:
+        first = subject.text.split()[0].lower()
+        if first in pools.adjective_words:  # "ancient Olympic athlete" takes no second adjective
+            use_adj = False
         subject_phrase = _subject_phrase(subject, adjective if use_adj and subject.kind != NAMED else None)
         subject_text = subject.text
     palette_clause = _palette_phrase(pins.palette) if pins.palette else (
@@ -295,7 +302,8 @@ def _compose(i: int, theme_name: str, requested: str, subject: Subject, pools: _
         clauses.append(_style_phrase(style))
     else:
         clauses.append(core)
-        clauses.append(f"rendered as {_medium_np(medium)} {_style_phrase(style)}")
+        verb = "shown as" if "render" in medium.lower() else "rendered as"  # never "rendered as a 3D render"
+        clauses.append(f"{verb} {_medium_np(medium)} {_style_phrase(style)}")
     clauses.append(f"{lighting_verb} {lighting}")
     clauses.append(palette_clause)
     clauses.append(f"framed as {grammar.with_article(composition)}")
