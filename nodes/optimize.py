@@ -183,11 +183,21 @@ def _quantize_unet(base, weights: str, compute: str, keep, keep_first_last: bool
 
     if compute != "auto":
         return (*build(compute), [])
-    cands = ["fp32", "bf16"] + (["fp16"] if torch.cuda.is_available() else [])
+    from ..lantern.optimize.quantize import dtype_speed_ratio
+    cands, lines = ["fp32"], []
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    for name, dt in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
+        if name == "fp16" and dev == "cpu":
+            continue
+        ratio = dtype_speed_ratio(dt, dev)
+        if ratio > 1.2:
+            lines.append(f"compute {name}: skipped, a probe conv runs {ratio:.1f}x slower than fp32 on this device")
+        else:
+            cands.append(name)
     if ref is None:
         with torch.inference_mode():
             ref = unet_forward(base, batch, sdpa=sdpa)
-    best, lines = None, []
+    best = None
     for c in cands:
         _interrupt()
         m, summ = build(c)
@@ -469,21 +479,30 @@ class LanternAutoOptimize(io.ComfyNode):
         if not unet:
             raise ValueError(f"{node}: trial steps need a UNet (SD1.x/SD2.x/SDXL); the connected model is a "
                              f"{type(base).__name__}. Use LanternQuantizeModel with a fixed compute_dtype instead.")
+        from ..lantern.optimize.quantize import dtype_speed_ratio
         half = torch.float16 if torch.cuda.is_available() else torch.bfloat16
         half_name = "fp16" if half == torch.float16 else "bf16"
+        half_ratio = dtype_speed_ratio(half, "cuda" if torch.cuda.is_available() else "cpu")
         built = {}
 
         def keep(name, module, sdpa):
             built[name] = (module, sdpa)
             return lambda b: unet_forward(module, b, sdpa=sdpa)
 
-        cands = [
-            Candidate("fp32+sdpa", lambda: keep("fp32+sdpa", base, True)),
-            Candidate(f"{half_name}+sdpa", lambda: keep(f"{half_name}+sdpa",
-                                                        cast_module(copy.deepcopy(base), half).eval(), True)),
-            Candidate(f"int8/{half_name}+sdpa", lambda: keep(
-                f"int8/{half_name}+sdpa", quantize_weights(base, "int8", compute_dtype=half_name).module, True)),
-        ]
+        cands = [Candidate("fp32+sdpa", lambda: keep("fp32+sdpa", base, True))]
+        if half_ratio <= 1.2:
+            cands += [
+                Candidate(f"{half_name}+sdpa", lambda: keep(f"{half_name}+sdpa",
+                                                            cast_module(copy.deepcopy(base), half).eval(), True)),
+                Candidate(f"int8/{half_name}+sdpa", lambda: keep(
+                    f"int8/{half_name}+sdpa", quantize_weights(base, "int8", compute_dtype=half_name).module, True)),
+            ]
+            skipped = ""
+        else:
+            cands.append(Candidate("int8/fp32+sdpa", lambda: keep(
+                "int8/fp32+sdpa", quantize_weights(base, "int8", compute_dtype="fp32").module, True)))
+            skipped = (f"\n  {half_name}: not tried, a probe conv runs {half_ratio:.1f}x slower than fp32 on this "
+                       "device")
         if try_onnxruntime:
             def build_ort():
                 m, _ = onnx_unet(base, os.path.join(cache_root(), "onnx"), node=node)
@@ -514,7 +533,7 @@ class LanternAutoOptimize(io.ComfyNode):
         built.clear()
         new.lantern_notes = [f"auto: {choice}"]
         out = _patched_clone(model, new, node, sdpa)
-        text = f"{node}: " + dec.explain()
+        text = f"{node}: " + dec.explain() + skipped
         return io.NodeOutput(out, text, ui=ui.PreviewText(text))
 
 

@@ -156,3 +156,32 @@ def load_quantized(skeleton: nn.Module, path: str | os.PathLike, device: str | t
     sd = load_file(str(path), device=str(device))
     requantize(m, sd, qmap, device=torch.device(device))
     return m.eval().requires_grad_(False)
+
+
+def dtype_speed_ratio(dtype: torch.dtype, device: str | torch.device = "cpu") -> float:
+    """How many times slower (>1) or faster (<1) an SD-sized 3x3 conv runs in ``dtype`` than in fp32 here.
+
+    A cheap probe (tens of ms) that lets 'auto' skip whole-model trials of a dtype the hardware emulates (bf16
+    on CPUs without native bf16 instructions runs several times slower than fp32).
+    """
+    import time as _time
+    conv = nn.Conv2d(320, 320, 3, padding=1).to(device)
+    x = torch.randn(2, 320, 32, 32, device=device)
+
+    def best(c, inp):
+        with torch.no_grad():
+            c(inp)
+            out = float("inf")
+            for _ in range(2):
+                if str(device).startswith("cuda"):
+                    torch.cuda.synchronize()
+                t0 = _time.perf_counter()
+                c(inp)
+                if str(device).startswith("cuda"):
+                    torch.cuda.synchronize()
+                out = min(out, _time.perf_counter() - t0)
+        return out
+
+    t32 = best(conv, x)
+    tlow = best(copy.deepcopy(conv).to(dtype), x.to(dtype))
+    return tlow / t32

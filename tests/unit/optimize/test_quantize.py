@@ -94,3 +94,9 @@ def test_keep_list_parsing_and_selection(tiny):
     assert all(n.startswith("block2.") for n in kept) and kept
     assert "conv_in" in quant and "conv_out" in quant
     assert "*norm*" in DEFAULT_KEEP
+
+
+def test_dtype_speed_ratio_is_a_positive_timing_ratio():
+    from lantern.optimize.quantize import dtype_speed_ratio
+    r = dtype_speed_ratio(torch.bfloat16)
+    assert 0.01 < r < 100
