@@ -188,17 +188,20 @@ def test_auto_optimize_chooses_within_bound_and_caches(client):
 
 
 def test_optimized_checkpoint_loader_caches_weights(client):
-    def graph(prefix):
+    def graph(prefix, fast_attention):
         g = txt2img(seed=2, steps=STEPS, size=SIZE, prefix=prefix)
         g["4"] = {"class_type": "LanternOptimizedCheckpointLoader", "inputs": {
-            "ckpt_name": DEMO_CHECKPOINT, "weights": "int8", "compute_dtype": "fp32", "fast_attention": True}}
+            "ckpt_name": DEMO_CHECKPOINT, "weights": "int8", "compute_dtype": "fp32",
+            "fast_attention": fast_attention}}
         return g
-    first = client.run(graph("lantern_opt_loader"))
+    first = client.run(graph("lantern_opt_loader", True))
     client.free()
-    second = client.run(graph("lantern_opt_loader2"))
+    # fast_attention is not part of the weights' cache key: flipping it makes ComfyUI run the loader again (its
+    # own output cache would otherwise skip it) while the quantised weights must come from the disk cache
+    second = client.run(graph("lantern_opt_loader2", False))
     assert "cached in" in _text(first, "4")[0] or "loaded from the cache" in _text(first, "4")[0]
     assert "loaded from the cache" in _text(second, "4")[0]
-    assert np.array_equal(_img(client, first, "9"), _img(client, second, "9"))
+    assert psnr(_img(client, first, "9"), _img(client, second, "9")) >= 40.0  # same weights; attention kernels differ
     stock = _img(client, client.run(txt2img(seed=2, steps=STEPS, size=SIZE, prefix="lantern_opt_loader_ref")), "9")
     assert psnr(_img(client, second, "9"), stock) >= MIN_PSNR
 
