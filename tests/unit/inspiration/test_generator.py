@@ -239,3 +239,26 @@ def test_property_distinct_wellformed_reproducible(theme, seed, variety, n):
     assert len(a.prompts) == n == len(set(p.lower() for p in a.prompts))
     assert all(_WELL_FORMED.match(p) and not _article_errors(p) for p in a.prompts)
     assert a.prompts == generate(theme, n, seed=seed, variety=variety).prompts
+
+
+def test_cross_theme_settings_never_borrow_person_or_animal_doings():
+    themes = builtin_themes()
+    person_animal = {s for t in ("portrait", "animals") for s in themes[t].settings}
+    for item in generate("any", 400, seed=404, variety=10).items:
+        if item.theme not in ("portrait", "animals"):
+            assert item.parts["setting"] not in person_animal, item.prompt
+    assert sum(1 for i in generate("any", 400, seed=404, variety=10).items
+               if i.parts["setting"] not in themes[i.theme].settings) > 40  # borrowing does happen at variety 10
+
+
+def test_no_second_adjective_on_subjects_that_start_with_one():
+    themes = builtin_themes()
+    for item in generate("history", 300, seed=2, variety=10).items:
+        first = item.parts["subject"].split()[0].lower()
+        if first in {a.lower() for a in themes["history"].adjectives}:
+            assert item.parts["adjective"] == "", item.prompt
+
+
+def test_render_media_are_not_rendered_as_renders():
+    for p in generate("technology", 300, seed=6, variety=10).prompts:
+        assert "rendered as a 3D render" not in p and "rendered as an octane render" not in p
