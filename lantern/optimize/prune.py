@@ -97,14 +97,33 @@ def fix_channel_attributes(model: nn.Module) -> int:
 
 
 def count_macs(model: nn.Module, example_inputs, forward_fn: Callable | None = None) -> tuple[int, int]:
-    """(MACs, parameters) of one forward pass, counted by torch-pruning's op counter."""
-    import torch_pruning as tp
-    if forward_fn is None:
-        return tp.utils.count_ops_and_params(model, example_inputs)
-    # count_ops_and_params only takes positional/dict inputs: route through a thin wrapper
-    wrapper = _ForwardWrapper(model, forward_fn)
-    macs, _ = tp.utils.count_ops_and_params(wrapper, example_inputs)
-    return int(macs), _count(model)
+    """(MACs, parameters) of one forward pass: multiply-accumulates of every Conv/Linear layer (by isinstance, so
+    subclasses such as ComfyUI's ops count too); attention's matrix products are not included."""
+    macs = [0]
+
+    def hook(mod, inp, out):
+        if isinstance(mod, nn.Linear):
+            macs[0] += out.numel() * mod.in_features
+        else:
+            k = math.prod(mod.kernel_size)
+            macs[0] += out.numel() * (mod.in_channels // mod.groups) * k
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    try:
+        with torch.no_grad():
+            if forward_fn is not None:
+                forward_fn(model, example_inputs)
+            elif isinstance(example_inputs, dict):
+                model(**example_inputs)
+            elif isinstance(example_inputs, (tuple, list)):
+                model(*example_inputs)
+            else:
+                model(example_inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    return int(macs[0]), _count(model)
 
 
 class _ForwardWrapper(nn.Module):

@@ -96,3 +96,15 @@ def TinyNetCopy(model):
             setattr(mod, name, torch.nn.Parameter(p.detach().clone(), requires_grad=False))
     assert next(m.parameters()).is_inference()
     return m
+
+
+def test_count_macs_by_hand():
+    from lantern.optimize.prune import count_macs
+
+    class SubConv(torch.nn.Conv2d):  # like ComfyUI's ops classes
+        pass
+
+    m = torch.nn.Sequential(SubConv(3, 8, 3, padding=1), torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 5))
+    macs, params = count_macs(m, torch.ones(2, 3, 4, 4))
+    assert macs == 2 * 8 * 4 * 4 * 3 * 9 + 2 * 5 * 128
+    assert params == sum(p.numel() for p in m.parameters())
