@@ -358,7 +358,11 @@ def part_table(args):
     from lantern.client import ComfyClient
     from lantern.comfy_host import ComfyServer, default_python
     from lantern.optimize.metrics import psnr, ssim
-    from tests.e2e.graphs import txt2img
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lantern_e2e_graphs", ROOT / "tests" / "e2e" / "graphs.py")
+    graphs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(graphs)
+    txt2img = graphs.txt2img
     res = {"graph": f"demo checkpoint txt2img, {args.table_size}x{args.table_size}, {args.table_steps} euler steps, "
                     "cfg 7, batch 1, same seed; time = queue to image (optimisation node included, warm second "
                     "run excluded); RAM = peak RSS of the ComfyUI process during the run; CPU = process CPU time / "
