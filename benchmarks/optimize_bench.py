@@ -269,7 +269,7 @@ def part_prune(args):
     from lantern.optimize.prune import UNET_IGNORED, evaluate, heal, prune_structured
     from lantern.optimize.unet import make_heal_inputs, unet_forward
     unet, ctx = demo_context()
-    res = {"model": "demo checkpoint UNet", "ratio": 0.25}
+    res = {"model": "demo checkpoint UNet", "ratio": 0.25, "heal_lr": args.heal_lr, "heal_size": args.heal_size}
     STATE["parts"]["prune"] = res
 
     def fwd(m, b):
@@ -542,7 +542,9 @@ def render_md(d: dict) -> str:
         out += ["## Pruning 25 % + healing (demo checkpoint UNet)", "",
                 f"params {pr['params'][0] / 1e6:.1f}M -> {pr['params'][1] / 1e6:.1f}M; step {pr['fp32_s']:.3f} s -> "
                 f"{pr['pruned_s']:.3f} s (**{pr['speedup']:.2f}x**); unhealed rel. error "
-                f"{pr['rel_error_unhealed']:.1%}", "", "| healing steps | rel. error | healing time (s) |",
+                f"{pr['rel_error_unhealed']:.1%}; healing: AdamW lr {pr.get('heal_lr', '?')}, random latents at "
+                f"{pr.get('heal_size', '?')} px with the demo prompt's conditioning, error on held-out batches", "",
+                "| healing steps | rel. error | healing time (s) |",
                 "|---|---|---|"]
         for r in pr.get("heal_curve", []):
             out.append(f"| {r['steps']} | {r['rel_error']:.2%} | {r['seconds']:.0f} |")
