@@ -364,8 +364,8 @@ def part_table(args):
     spec.loader.exec_module(graphs)
     txt2img = graphs.txt2img
     res = {"graph": f"demo checkpoint txt2img, {args.table_size}x{args.table_size}, {args.table_steps} euler steps, "
-                    "cfg 7, batch 1, same seed; time = queue to image (optimisation node included, warm second "
-                    "run excluded); RAM = peak RSS of the ComfyUI process during the run; CPU = process CPU time / "
+                    "cfg 7, batch 1, same seed; time = queue to image (cold: first run, optimisation "
+                    "node included; warm: the same graph again, sampling and decoding only); RAM = peak RSS of the ComfyUI process during the run; CPU = process CPU time / "
                     "wall time / cores", "rows": []}
     STATE["parts"]["table"] = res
     base = Path(tempfile.mkdtemp(prefix="lantern-table-"))
