@@ -16,6 +16,7 @@ import pytest
 from lantern.client import ComfyError
 from lantern.prompting.reading import READING_SCHEMA
 from tests.e2e.graphs import DEMO_CHECKPOINT
+from tests.tiny_models import build_tiny_gpt2
 
 PACK = Path(__file__).resolve().parents[2]
 WORKFLOW = PACK / "workflows" / "prompt_to_image.api.json"
@@ -189,33 +190,9 @@ print('MISMATCH', bad)
     assert "MISMATCH 0" in out.stdout, out.stdout + out.stderr
 
 
-def _tiny_gpt2(folder: Path) -> None:
-    """A random-weight GPT-2 with a small BPE tokenizer trained here: no downloads."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    from lantern.prompting.expander import pools
-    from lantern.prompting.vocab import get_vocabulary
-
-    corpus = [p for phrases in pools()["detail"].values() for p in phrases]
-    for table in get_vocabulary().tables.values():
-        corpus += list(table)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator([", ".join(corpus)] * 3, trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(fast), n_positions=128, n_embd=32, n_layer=2, n_head=2))
-    model.save_pretrained(folder)
-    fast.save_pretrained(folder)
-
-
 def test_generative_mode_with_a_local_model(comfy, client):
     folder = Path(comfy.server.base_dir) / "models" / "prompt_expansion" / "tiny-gpt2"
-    _tiny_gpt2(folder)
+    build_tiny_gpt2(folder)
     info = client.object_info()  # the model list is read when the schema is built
     assert "tiny-gpt2" in _options(info["LanternPromptExpander"]["input"]["required"]["model"])
 

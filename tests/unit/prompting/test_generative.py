@@ -7,33 +7,12 @@ transformers = pytest.importorskip("transformers")
 from lantern.prompting.generative import GenerativeExpander, allowed_words_for, find_models  # noqa: E402
 from lantern.prompting.reading import read_prompt  # noqa: E402
 from lantern.prompting.vocab import split_words  # noqa: E402
+from tests.tiny_models import build_tiny_gpt2  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    from lantern.prompting.expander import pools
-    from lantern.prompting.vocab import get_vocabulary
-
-    corpus = []
-    for look, phrases in pools()["detail"].items():
-        corpus += phrases
-    for table in get_vocabulary().tables.values():
-        corpus += list(table)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator([", ".join(corpus)] * 3, trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(fast), n_positions=128, n_embd=32, n_layer=2, n_head=2))
-    d = tmp_path_factory.mktemp("prompt_expansion") / "tiny-gpt2"
-    model.save_pretrained(d)
-    fast.save_pretrained(d)
-    return d
+    return build_tiny_gpt2(tmp_path_factory.mktemp("prompt_expansion") / "tiny-gpt2")
 
 
 def test_find_models(tiny_model_dir):
