@@ -13,7 +13,6 @@ import torch
 
 import comfy.model_management
 import comfy.sample
-import comfy.samplers
 import comfy.utils
 from comfy_api.latest import io, ui
 
@@ -30,6 +29,7 @@ from ..lantern.animation.easing import EASINGS
 from ..lantern.animation.interpolate import interpolate_frames, interpolated_length
 from ..lantern.animation.metrics import consecutive_ssim, ssim_backend
 from ..lantern.animation.schedule import FrameBlend, MAX_FRAMES, parse_schedule
+from .sampling_inputs import sampler_inputs
 
 CATEGORY = "Lantern/animation"
 SCHEDULE_KEY = "lantern_schedule"  # extra entry in the conditioning dict; ComfyUI's samplers ignore unknown keys
@@ -184,13 +184,7 @@ class LanternAnimator(io.ComfyNode):
                 io.Combo.Input("seed_mode", options=list(SEED_MODES), default="travelling",
                                tooltip="fixed: one noise for all frames; per-keyframe: each key its own seed; "
                                "travelling: in-betweens slerp between their keys' noises (smoothest)."),
-                io.Int.Input("steps", default=20, min=1, max=10000, tooltip="Sampler steps for key (and full) frames."),
-                io.Float.Input("cfg", default=7.0, min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Classifier-free guidance scale."),
-                io.Combo.Input("sampler_name", options=comfy.samplers.KSampler.SAMPLERS, default="euler",
-                               tooltip="The sampling algorithm."),
-                io.Combo.Input("scheduler", options=comfy.samplers.KSampler.SCHEDULERS, default="normal",
-                               tooltip="The noise schedule."),
+                *sampler_inputs("Sampler steps for key (and full) frames."),
                 io.Float.Input("inbetween_denoise", default=0.25, min=0.05, max=1.0, step=0.01,
                                tooltip="keyframes strategy: denoise of the in-between pass (its steps are "
                                "ceil(steps x denoise)); lower is cheaper and smoother, higher follows the prompt more."),

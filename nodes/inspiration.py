@@ -11,13 +11,13 @@ import asyncio
 import logging
 import os
 
-import comfy.samplers
 import folder_paths
 from comfy_api.latest import io
 
 from ..lantern.inspiration import (MAX_COUNT, THEME_CHOICES, VARIETY_DEFAULT, VARIETY_MAX, VARIETY_MIN, Pins,
                                    generate)
 from ..lantern.inspiration.rng import SEED_MAX
+from .sampling_inputs import sampler_inputs
 
 log = logging.getLogger("lantern")
 
@@ -157,13 +157,7 @@ class LanternInspirationSampler(io.ComfyNode):
                 io.Clip.Input("clip", tooltip="The text encoder that encodes each prompt."),
                 io.Vae.Input("vae", tooltip="The VAE that decodes each image."),
                 *_common_inputs(SAMPLER_MAX_COUNT, 4)[:4],
-                io.Int.Input("steps", default=20, min=1, max=10000, tooltip="Sampling steps per image."),
-                io.Float.Input("cfg", default=7.0, min=0.0, max=100.0, step=0.1, round=0.01,
-                               tooltip="Classifier-free guidance scale."),
-                io.Combo.Input("sampler_name", options=comfy.samplers.KSampler.SAMPLERS, default="euler",
-                               tooltip="The sampling algorithm."),
-                io.Combo.Input("scheduler", options=comfy.samplers.KSampler.SCHEDULERS, default="normal",
-                               tooltip="The noise schedule."),
+                *sampler_inputs("Sampling steps per image."),
                 io.Int.Input("width", default=512, min=64, max=4096, step=8, tooltip="Image width in pixels."),
                 io.Int.Input("height", default=512, min=64, max=4096, step=8, tooltip="Image height in pixels."),
                 io.Int.Input("columns", default=0, min=0, max=64,
