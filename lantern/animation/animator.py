@@ -1,6 +1,6 @@
 """Animation planning and driving, independent of ComfyUI.
 
-The ComfyUI node (nodes/animation.py) supplies two callables: ``sample(noise, latent, frames, steps, denoise)``
+The ComfyUI node (nodes/animation.py) supplies two callables: ``sample(noise, latent, frames, steps, denoise, cfg)``
 (wrapping ``comfy.sample.sample`` with the conditioning rows of ``frames``) and ``decode(latents)`` (the VAE);
 everything else -- which frames are sampled how, the noise of each frame, chunking, progress, cancellation,
 consistency -- lives here and is unit-tested.
@@ -9,8 +9,16 @@ Strategies
     ``full``       every frame is sampled from noise with its own (blended) conditioning.
     ``keyframes``  key frames are sampled fully; each in-between frame starts from the slerp of its two keys'
                    latents and gets a low-denoise pass of ``ceil(steps * d)`` steps (d = ``inbetween_denoise``)
-                   with its blended conditioning. Cost in model evaluations for F frames, K keys:
-                   ``K*steps + (F-K)*ceil(steps*d)`` vs ``F*steps`` (24 frames, 4 keys, d=0.25: 0.375x).
+                   at guidance ``inbetween_cfg`` with its blended conditioning.
+
+Cost
+    Counted in model evaluations (UNet calls per frame): a sampler step with classifier-free guidance evaluates
+    the model twice (positive and negative), a step at cfg 1.0 once -- ComfyUI's ``sampling_function`` skips the
+    unconditional pass when ``math.isclose(cfg, 1.0)`` (unless a model option disables that). For F frames,
+    K keys, ``steps`` at key guidance ``cfg`` (e = 2 if cfg != 1 else 1) and in-between guidance ``inbetween_cfg``
+    (e' likewise): ``K*steps*e + (F-K)*ceil(steps*d)*e'`` vs ``F*steps*e``. 24 frames, 4 keys, 12 steps, d=0.25,
+    cfg 7: 0.375x with ``inbetween_cfg`` 7 (same as the model-step ratio), 0.271x with ``inbetween_cfg`` 1.
+    Model evaluations leave out the VAE decode of every frame, which both strategies pay.
 
 Seed modes
     ``fixed``         every frame uses the noise of ``seed``.
@@ -36,6 +44,7 @@ __all__ = [
     "STRATEGIES",
     "SEED_MODES",
     "Pass",
+    "evaluations_per_step",
     "AnimationPlan",
     "key_blends",
     "plan_animation",
@@ -50,15 +59,26 @@ STRATEGIES = ("full", "keyframes")
 SEED_MODES = ("fixed", "per-keyframe", "travelling")
 
 
+def evaluations_per_step(cfg: float) -> int:
+    """Model evaluations of one sampler step at guidance ``cfg``: 1 at cfg 1.0 (ComfyUI skips the unconditional
+    pass, with the same ``math.isclose`` test), else 2 (positive and negative)."""
+    return 1 if math.isclose(cfg, 1.0) else 2
+
+
 @dataclass(frozen=True)
 class Pass:
-    """One sampling pass over ``frames``: ``steps`` model steps each at ``denoise``; ``from_keys`` means the
-    start latent is the slerp of the frame's two key latents (else empty latent)."""
+    """One sampling pass over ``frames``: ``steps`` model steps each at ``denoise`` and guidance ``cfg``;
+    ``from_keys`` means the start latent is the slerp of the frame's two key latents (else empty latent)."""
 
     frames: tuple[int, ...]
     steps: int
     denoise: float
     from_keys: bool
+    cfg: float = 7.0
+
+    @property
+    def model_evaluations(self) -> int:
+        return len(self.frames) * self.steps * evaluations_per_step(self.cfg)
 
 
 @dataclass(frozen=True)
@@ -71,12 +91,22 @@ class AnimationPlan:
 
     @property
     def model_steps(self) -> int:
-        """Total sampler steps over all frames (each step is one model call, two with CFG)."""
+        """Total sampler steps over all frames (each step is one model evaluation, two with CFG)."""
         return sum(len(p.frames) * p.steps for p in self.passes)
 
+    @property
+    def model_evaluations(self) -> int:
+        """Total model (UNet) evaluations over all frames: steps x 2 for passes with CFG, x 1 at cfg 1.0."""
+        return sum(p.model_evaluations for p in self.passes)
+
+    @property
+    def cfg(self) -> float:
+        """The key frames' (``full``: every frame's) guidance."""
+        return self.passes[0].cfg
+
     def cost_ratio(self, steps: int) -> float:
-        """Model steps relative to sampling every frame fully."""
-        return self.model_steps / (self.frames * steps)
+        """Model evaluations relative to sampling every frame fully (``steps`` each at the keys' ``cfg``)."""
+        return self.model_evaluations / (self.frames * steps * evaluations_per_step(self.cfg))
 
 
 def key_blends(
@@ -124,7 +154,11 @@ def plan_animation(
     loop: bool = False,
     easings: Sequence[str] | None = None,
     blends: Sequence[FrameBlend] | None = None,
+    cfg: float = 7.0,
+    inbetween_cfg: float | None = None,
 ) -> AnimationPlan:
+    """The passes of an animation. ``cfg`` guides the key frames (every frame with ``full``); ``inbetween_cfg``
+    guides the in-between pass of ``keyframes`` (None: same as ``cfg``)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if frames < 1:
@@ -133,18 +167,23 @@ def plan_animation(
         raise ValueError(f"steps must be at least 1, got {steps}")
     if not 0 < inbetween_denoise <= 1:
         raise ValueError(f"inbetween_denoise must be in (0, 1], got {inbetween_denoise}")
+    inbetween_cfg = cfg if inbetween_cfg is None else inbetween_cfg
+    for name, value in (("cfg", cfg), ("inbetween_cfg", inbetween_cfg)):
+        if not 0 <= value <= 100:
+            raise ValueError(f"{name} must be in [0, 100], got {value}")
     blends = tuple(blends) if blends is not None else tuple(key_blends(key_frames, frames, loop, easings))
     if len(blends) != frames:
         raise ValueError(f"the frame plan has {len(blends)} frames, expected {frames}")
     keys = tuple(int(k) for k in key_frames)
     if strategy == "full":
-        passes = (Pass(tuple(range(frames)), steps, 1.0, False),)
+        passes = (Pass(tuple(range(frames)), steps, 1.0, False, float(cfg)),)
     else:
         key_set = set(keys)
         between = tuple(f for f in range(frames) if f not in key_set)
-        passes = (Pass(keys, steps, 1.0, False),)
+        passes = (Pass(keys, steps, 1.0, False, float(cfg)),)
         if between:
-            passes += (Pass(between, max(1, math.ceil(steps * inbetween_denoise)), inbetween_denoise, True),)
+            passes += (Pass(between, max(1, math.ceil(steps * inbetween_denoise)), inbetween_denoise, True,
+                            float(inbetween_cfg)),)
     return AnimationPlan(frames, keys, blends, strategy, passes)
 
 
@@ -204,8 +243,11 @@ class AnimationResult:
     images: torch.Tensor
     ssim: list[float] = field(default_factory=list)
     model_steps: int = 0
+    model_evaluations: int = 0
     sample_seconds: float = 0.0
     decode_seconds: float = 0.0
+    sample_cpu_seconds: float = 0.0  # CPU time of this process (all threads) while sampling / decoding
+    decode_cpu_seconds: float = 0.0
 
     @property
     def mean_ssim(self) -> float:
@@ -217,7 +259,7 @@ def run_animation(
     latent_shape: Sequence[int],
     seed: int,
     seed_mode: str,
-    sample: Callable[[torch.Tensor, torch.Tensor, list[int], int, float], torch.Tensor],
+    sample: Callable[[torch.Tensor, torch.Tensor, list[int], int, float, float], torch.Tensor],
     decode: Callable[[torch.Tensor], torch.Tensor],
     chunk: int = 4,
     progress: Callable[[int, int], None] | None = None,
@@ -226,8 +268,12 @@ def run_animation(
 ) -> AnimationResult:
     """Run ``plan``: sample each pass in chunks of ``chunk`` frames, then decode in chunks.
 
+    ``sample(noise, start_latent, frames, steps, denoise, cfg)`` gets each pass's own steps, denoise and cfg.
+
     ``latent_shape`` is one frame's latent ``[C, h, w]``. ``progress(done, total)`` counts model steps plus
     one unit per decoded frame; ``check_interrupt()`` is called between chunks and should raise to cancel.
+    The result times both phases in wall seconds and in this process's CPU seconds (the steadier measure on a
+    shared machine).
     """
     if seed_mode not in SEED_MODES:
         raise ValueError(f"seed_mode must be one of {', '.join(SEED_MODES)}, got {seed_mode!r}")
@@ -235,7 +281,7 @@ def run_animation(
         raise ValueError(f"batch size must be at least 1, got {chunk}")
     total = plan.model_steps + plan.frames
     done = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     latents = torch.zeros([plan.frames] + list(latent_shape))
     for p in plan.passes:
         for start in range(0, len(p.frames), chunk):
@@ -253,12 +299,12 @@ def run_animation(
                 start_latent = torch.cat(init)
             else:
                 start_latent = torch.zeros_like(noise)
-            out = sample(noise, start_latent, idx, p.steps, p.denoise)
+            out = sample(noise, start_latent, idx, p.steps, p.denoise, p.cfg)
             latents[idx] = out.to(latents.dtype).cpu()
             done += len(idx) * p.steps
             if progress:
                 progress(done, total)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     images = None
     for start in range(0, plan.frames, chunk):
         if check_interrupt:
@@ -270,7 +316,8 @@ def run_animation(
         done += dec.shape[0]
         if progress:
             progress(done, total)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     scores = measure(images) if measure else []
     return AnimationResult(latents=latents, images=images, ssim=scores, model_steps=plan.model_steps,
-                           sample_seconds=t1 - t0, decode_seconds=t2 - t1)
+                           model_evaluations=plan.model_evaluations, sample_seconds=t1 - t0, decode_seconds=t2 - t1,
+                           sample_cpu_seconds=c1 - c0, decode_cpu_seconds=c2 - c1)

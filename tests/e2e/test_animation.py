@@ -17,7 +17,8 @@ SCHEDULE = "0: a red lantern on a table\n4: a blue lantern in the snow | ease: e
 
 
 def animation_graph(strategy="keyframes", frames=8, size=64, steps=4, seed=3, prefix="lantern_e2e/anim",
-                    formats=("h264-mp4", "gif"), multiplier=2, schedule=SCHEDULE, seed_mode="travelling"):
+                    formats=("h264-mp4", "gif"), multiplier=2, schedule=SCHEDULE, seed_mode="travelling",
+                    inbetween_cfg=1.0):
     graph = {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": DEMO_CHECKPOINT}},
         "2": {"class_type": "LanternPromptSchedule", "inputs": {
@@ -28,7 +29,7 @@ def animation_graph(strategy="keyframes", frames=8, size=64, steps=4, seed=3, pr
             "model": ["1", 0], "vae": ["1", 2], "positive": ["2", 0], "negative": ["2", 1], "width": size,
             "height": size, "frames": 0, "strategy": strategy, "seed": seed, "seed_mode": seed_mode, "steps": steps,
             "cfg": 6.0, "sampler_name": "euler", "scheduler": "normal", "inbetween_denoise": 0.25,
-            "keyframe_every": 4, "batch_size": 4}},
+            "inbetween_cfg": inbetween_cfg, "keyframe_every": 4, "batch_size": 4}},
         "4": {"class_type": "LanternFrameInterpolate", "inputs": {
             "images": ["3", 0], "multiplier": multiplier, "easing": "linear", "loop": False}},
     }
@@ -58,6 +59,7 @@ def test_schedule_to_mp4_and_gif(comfy, client):
     assert [k["frame"] for k in info["keys"]] == [0, 4, 7] and info["encoded_texts"] == 4  # 3 prompts + negative
     anim = report(result, "3")
     assert anim["keys"] == [0, 4, 7] and anim["model_steps"] == 3 * 4 + 5 * 1
+    assert anim["model_evaluations"] == 3 * 4 * 2 + 5 * 1 * 1 and anim["inbetween_cfg"] == 1.0
     assert 0.0 < anim["mean_ssim"] <= 1.0
     mp4 = saved(comfy, result, "10")
     gif = saved(comfy, result, "11")
@@ -80,10 +82,24 @@ def test_schedule_to_mp4_and_gif(comfy, client):
 def test_keyframes_cheaper_than_full_and_both_consistent(client):
     full = report(client.run(animation_graph("full", prefix="lantern_e2e/full", formats=())), "3")
     keys = report(client.run(animation_graph("keyframes", prefix="lantern_e2e/keys", formats=())), "3")
-    assert full["model_steps"] == 8 * 4
-    assert keys["cost_vs_full"] == pytest.approx(keys["model_steps"] / full["model_steps"], abs=1e-3)
+    assert full["model_steps"] == 8 * 4 and full["model_evaluations"] == 8 * 4 * 2
+    assert keys["cost_vs_full"] == pytest.approx(keys["model_evaluations"] / full["model_evaluations"], abs=1e-3)
     assert keys["cost_vs_full"] <= 0.6
     assert 0.0 < full["mean_ssim"] <= 1.0 and 0.0 < keys["mean_ssim"] <= 1.0
+
+
+def test_inbetween_cfg_guides_only_the_inbetween_pass(client):
+    runs = {}
+    for value in (1.0, 6.0):  # 6.0 is the graph's cfg; seed 11 so no earlier test's cached result is reused
+        result = client.run(animation_graph("keyframes", formats=(), inbetween_cfg=value, seed=11))
+        runs[value] = (report(result, "3"), [im.convert("RGB").tobytes() for im in client.images(result, "20")])
+    (at_one, frames_one), (at_cfg, frames_cfg) = runs[1.0], runs[6.0]
+    assert at_one["model_steps"] == at_cfg["model_steps"] == 3 * 4 + 5 * 1
+    assert at_cfg["model_evaluations"] == 2 * at_cfg["model_steps"]
+    assert at_one["model_evaluations"] == 3 * 4 * 2 + 5 * 1
+    assert len(frames_one) == len(frames_cfg) == 8
+    assert all(frames_one[k] == frames_cfg[k] for k in (0, 4, 7))  # keys keep cfg
+    assert any(frames_one[f] != frames_cfg[f] for f in (1, 2, 3, 5, 6))  # in-betweens use inbetween_cfg
 
 
 @pytest.mark.parametrize("schedule,message", [
