@@ -280,6 +280,9 @@ class LanternAnimator(io.ComfyNode):
             "decode_seconds": round(result.decode_seconds, 2),
             "sample_cpu_seconds": round(result.sample_cpu_seconds, 2),
             "decode_cpu_seconds": round(result.decode_cpu_seconds, 2),
+            "passes": [{"frames": len(p.frames), "steps": p.steps, "denoise": p.denoise, "cfg": p.cfg,
+                        "model_evaluations": p.model_evaluations, "cpu_seconds": round(c, 2)}
+                       for p, c in zip(plan.passes, result.pass_cpu_seconds)],
         }
         text = json.dumps(report)
         return io.NodeOutput(result.images, {"samples": result.latents}, result.mean_ssim, text,

@@ -248,6 +248,7 @@ class AnimationResult:
     decode_seconds: float = 0.0
     sample_cpu_seconds: float = 0.0  # CPU time of this process (all threads) while sampling / decoding
     decode_cpu_seconds: float = 0.0
+    pass_cpu_seconds: list[float] = field(default_factory=list)  # sampling CPU seconds of each plan pass
 
     @property
     def mean_ssim(self) -> float:
@@ -283,7 +284,9 @@ def run_animation(
     done = 0
     t0, c0 = time.perf_counter(), time.process_time()
     latents = torch.zeros([plan.frames] + list(latent_shape))
+    pass_cpu = []
     for p in plan.passes:
+        pass_c0 = time.process_time()
         for start in range(0, len(p.frames), chunk):
             if check_interrupt:
                 check_interrupt()
@@ -304,6 +307,7 @@ def run_animation(
             done += len(idx) * p.steps
             if progress:
                 progress(done, total)
+        pass_cpu.append(time.process_time() - pass_c0)
     t1, c1 = time.perf_counter(), time.process_time()
     images = None
     for start in range(0, plan.frames, chunk):
@@ -320,4 +324,4 @@ def run_animation(
     scores = measure(images) if measure else []
     return AnimationResult(latents=latents, images=images, ssim=scores, model_steps=plan.model_steps,
                            model_evaluations=plan.model_evaluations, sample_seconds=t1 - t0, decode_seconds=t2 - t1,
-                           sample_cpu_seconds=c1 - c0, decode_cpu_seconds=c2 - c1)
+                           sample_cpu_seconds=c1 - c0, decode_cpu_seconds=c2 - c1, pass_cpu_seconds=pass_cpu)

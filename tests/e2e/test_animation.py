@@ -60,6 +60,8 @@ def test_schedule_to_mp4_and_gif(comfy, client):
     anim = report(result, "3")
     assert anim["keys"] == [0, 4, 7] and anim["model_steps"] == 3 * 4 + 5 * 1
     assert anim["model_evaluations"] == 3 * 4 * 2 + 5 * 1 * 1 and anim["inbetween_cfg"] == 1.0
+    assert [(p["frames"], p["steps"], p["cfg"], p["model_evaluations"]) for p in anim["passes"]] == [
+        (3, 4, 6.0, 24), (5, 1, 1.0, 5)]
     assert 0.0 < anim["mean_ssim"] <= 1.0
     mp4 = saved(comfy, result, "10")
     gif = saved(comfy, result, "11")

@@ -121,6 +121,7 @@ def test_run_keyframes_starts_inbetweens_from_key_latents():
     assert torch.allclose(call[3][call[0].index(2)], want)
     assert res.images.shape == (9, 8, 8, 3)
     assert res.model_steps == 3 * 8 + 6 * 2 and res.model_evaluations == 3 * 8 * 2 + 6 * 2
+    assert len(res.pass_cpu_seconds) == 2 and all(c >= 0 for c in res.pass_cpu_seconds)
     assert seen[-1] == (plan.model_steps + 9, plan.model_steps + 9)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
