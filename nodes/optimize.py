@@ -30,7 +30,8 @@ from ..lantern.optimize.unet import is_unet
 CATEGORY = "Lantern/optimize"
 GUARD_KEY = "lantern_optimize_guard"
 QUANT_CHOICES = ["none", *WEIGHT_TYPES]          # none = cast to the compute dtype only
-COMPUTE_CHOICES = ["auto", "fp32", "bf16", "fp16"]
+COMPUTE_CHOICES = ["auto", "fp32", "bf16", "bf16-mixed", "fp16"]
+MIXED = "bf16-mixed"                              # bf16 matrix maths, fp32 stream and sensitive layers
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -173,6 +174,13 @@ def _quantize_unet(base, weights: str, compute: str, keep, keep_first_last: bool
     from ..lantern.optimize.unet import unet_forward
 
     def build(dtype_name):
+        if dtype_name == MIXED:
+            from ..lantern.optimize.precision import MIXED_TAG, mixed_precision
+            if weights != "none":
+                raise ValueError(f"LanternQuantizeModel: compute_dtype {MIXED} applies to unquantised weights: set "
+                                 "weights to none, or pick compute_dtype bf16 or fp32 for quantised weights.")
+            m = mixed_precision(base, "bf16")
+            return m, getattr(m, MIXED_TAG)
         if weights == "none":
             m = copy.deepcopy(base) if dtype_name == "fp32" else cast_module(copy.deepcopy(base),
                                                                                  {"bf16": torch.bfloat16,
@@ -194,6 +202,8 @@ def _quantize_unet(base, weights: str, compute: str, keep, keep_first_last: bool
             lines.append(f"compute {name}: skipped, a probe conv runs {ratio:.1f}x slower than fp32 on this device")
         else:
             cands.append(name)
+            if name == "bf16" and weights == "none":
+                cands.append(MIXED)
     if ref is None:
         with torch.inference_mode():
             ref = unet_forward(base, batch, sdpa=sdpa)
@@ -234,8 +244,10 @@ class LanternQuantizeModel(io.ComfyNode):
                                tooltip="Weight storage: int8 (about 1/4 of fp32 bytes), int4 (about 1/7, grouped "
                                "scales), fp8 e4m3, or none (no quantisation, just the compute dtype)."),
                 io.Combo.Input("compute_dtype", options=COMPUTE_CHOICES, default="auto",
-                               tooltip="Activations' dtype. auto times fp32 and bf16 (fp16 on a GPU) on one real "
-                               "step and keeps the fastest within 5 % of fp32."),
+                               tooltip="Activations' dtype. bf16-mixed (weights none only): bf16 convolutions and "
+                               "linears, fp32 residual stream and precision-sensitive layers: most of bf16's speed "
+                               "at about half its error. auto times fp32, bf16 and bf16-mixed (fp16 on a GPU) on one "
+                               "real step and keeps the fastest within 5 % of fp32."),
                 io.String.Input("keep", default=", ".join(DEFAULT_KEEP), multiline=False,
                                 tooltip="Comma-separated layer-name patterns (fnmatch) kept in full precision: "
                                 "embeddings and norms by default."),
@@ -491,7 +503,10 @@ class LanternAutoOptimize(io.ComfyNode):
 
         cands = [Candidate("fp32+sdpa", lambda: keep("fp32+sdpa", base, True))]
         if half_ratio <= 1.2:
+            from ..lantern.optimize.precision import mixed_precision
             cands += [
+                Candidate(f"{half_name}-mixed+sdpa", lambda: keep(f"{half_name}-mixed+sdpa",
+                                                                  mixed_precision(base, half_name), True)),
                 Candidate(f"{half_name}+sdpa", lambda: keep(f"{half_name}+sdpa",
                                                             cast_module(copy.deepcopy(base), half).eval(), True)),
                 Candidate(f"int8/{half_name}+sdpa", lambda: keep(
@@ -537,6 +552,65 @@ class LanternAutoOptimize(io.ComfyNode):
         return io.NodeOutput(out, text, ui=ui.PreviewText(text))
 
 
+# safetensors dtype names -> torch dtypes (for shape-only placeholders of tensors the fast load never reads)
+_ST_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+              "BOOL": torch.bool, "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2}
+_SMALL_TENSOR = 1 << 16  # elements; small UNet tensors are read anyway (model-type detection may look at values)
+
+
+def _load_checkpoint_with_cached_unet(path: str, cached_unet: str, embedding_directory):
+    """Load a .safetensors checkpoint's CLIP and VAE, and its model around the cached optimised UNet.
+
+    The checkpoint's own UNet weights are never read: ComfyUI detects the model from shapes, so large UNet tensors
+    are given to it as shape-only (meta) placeholders, the BaseModel is built on the meta device and its diffusion
+    model is replaced by the cached one. Mirrors comfy.sd.load_state_dict_guess_config for the UNet part.
+    Returns (ModelPatcher, CLIP, VAE, the loaded UNet) or None when the file is not a plain .safetensors checkpoint.
+    """
+    import math
+    import safetensors
+    import comfy.model_detection
+    import comfy.model_patcher
+    import comfy.sd
+    from ..lantern.optimize.quantize import load_quantized
+    if not path.lower().endswith((".safetensors", ".sft")):
+        return None
+    mm = comfy.model_management
+    sd = {}
+    with safetensors.safe_open(path, framework="pt", device="cpu") as f:
+        keys = list(f.keys())
+        prefix = comfy.model_detection.unet_prefix_from_state_dict(dict.fromkeys(keys))
+        for k in keys:
+            if k.startswith(prefix):
+                sl = f.get_slice(k)
+                shape = sl.get_shape()
+                dtype = _ST_DTYPES.get(sl.get_dtype())
+                if dtype is not None and math.prod(shape) > _SMALL_TENSOR:
+                    sd[k] = torch.empty(shape, dtype=dtype, device="meta")
+                    continue
+            sd[k] = f.get_tensor(k)
+        metadata = f.metadata()
+    config = comfy.model_detection.model_config_from_unet(sd, prefix, metadata=metadata)
+    if config is None:
+        return None
+    parameters = comfy.utils.calculate_parameters(sd, prefix)
+    weight_dtype = comfy.utils.weight_dtype(sd, prefix)
+    load_device = mm.get_torch_device()
+    supported = list(config.supported_inference_dtypes)
+    if config.scaled_fp8 is not None:
+        weight_dtype = None
+    unet_dtype = mm.unet_dtype(model_params=parameters, supported_dtypes=supported, weight_dtype=weight_dtype)
+    config.set_inference_dtype(unet_dtype, mm.unet_manual_cast(unet_dtype, load_device, supported))
+    base = config.get_model(sd, prefix, device=torch.device("meta"))
+    unet = load_quantized(base.diffusion_model, cached_unet)
+    base.diffusion_model = unet
+    _, clip, vae, _ = comfy.sd.load_state_dict_guess_config(sd, output_model=False, output_vae=True,
+                                                            output_clip=True, embedding_directory=embedding_directory,
+                                                            metadata=metadata)
+    patcher = comfy.model_patcher.ModelPatcher(base, load_device=load_device, offload_device=mm.unet_offload_device())
+    return patcher, clip, vae, unet
+
+
 def _file_identity(path: str) -> str:
     st = os.stat(path)
     return hashlib.sha256(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
@@ -561,8 +635,10 @@ class LanternOptimizedCheckpointLoader(io.ComfyNode):
                                tooltip="Checkpoint from models/checkpoints."),
                 io.Combo.Input("weights", options=QUANT_CHOICES, default="int8",
                                tooltip="Weight storage of the diffusion model (none = keep, just cast)."),
-                io.Combo.Input("compute_dtype", options=["fp32", "bf16", "fp16"], default="bf16",
-                               tooltip="Activations' dtype (bf16 is fast on recent CPUs; fp16 on GPUs)."),
+                io.Combo.Input("compute_dtype", options=["fp32", "bf16", MIXED, "fp16"], default="bf16",
+                               tooltip="Activations' dtype (bf16 is fast on recent CPUs; fp16 on GPUs). "
+                               f"{MIXED} (weights none only): bf16 convolutions/linears with an fp32 residual "
+                               "stream and fp32 sensitive layers, about half of bf16's error."),
                 io.Boolean.Input("fast_attention", default=True, tooltip="Use PyTorch's fused attention."),
             ],
             outputs=[io.Model.Output(tooltip="Optimised diffusion model."),
@@ -576,22 +652,41 @@ class LanternOptimizedCheckpointLoader(io.ComfyNode):
         import comfy.sd
         from ..lantern.optimize.quantize import cast_module, load_quantized, quantize_weights, save_quantized
         node = "LanternOptimizedCheckpointLoader"
+        if compute_dtype == MIXED and weights != "none":
+            raise ValueError(f"{node}: compute_dtype {MIXED} applies to unquantised weights: set weights to none, "
+                             "or pick compute_dtype bf16 or fp32 for quantised weights.")
         path = folder_paths.get_full_path_or_raise("checkpoints", ckpt_name)
+        embeddings = folder_paths.get_folder_paths("embeddings")
         t0 = time.perf_counter()
-        model, clip, vae, _ = comfy.sd.load_checkpoint_guess_config(
-            path, output_vae=True, output_clip=True,
-            embedding_directory=folder_paths.get_folder_paths("embeddings"))
-        t_load = time.perf_counter() - t0
-        unet = model.get_model_object("diffusion_model")
-        if weights == "none":
-            dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[compute_dtype]
-            new = unet if dt == torch.float32 else cast_module(copy.deepcopy(unet), dt).eval()
-            how = f"cast to {compute_dtype}"
-        else:
+        cpath = None
+        if weights != "none":
             settings = json.dumps({"w": weights, "c": compute_dtype, "keep": list(DEFAULT_KEEP), "v": 1})
             key = hashlib.sha256(f"{_file_identity(path)}|{settings}".encode()).hexdigest()[:24]
             cpath = os.path.join(cache_root(), "weights", f"{os.path.splitext(os.path.basename(ckpt_name))[0]}-"
                                                           f"{weights}-{compute_dtype}-{key}.safetensors")
+            if os.path.isfile(cpath):
+                fast = _load_checkpoint_with_cached_unet(path, cpath, embeddings)
+                if fast is not None:
+                    model, clip, vae, new = fast
+                    how = (f"{weights} weights loaded from the cache (the checkpoint's own UNet weights not read) in "
+                           f"{time.perf_counter() - t0:.2f} s")
+                    new.lantern_notes = [how]
+                    out = _patched_clone(model, new, node, fast_attention)
+                    text = f"{node}: {how}"
+                    return io.NodeOutput(out, clip, vae, text, ui=ui.PreviewText(text))
+        model, clip, vae, _ = comfy.sd.load_checkpoint_guess_config(
+            path, output_vae=True, output_clip=True, embedding_directory=embeddings)
+        t_load = time.perf_counter() - t0
+        unet = model.get_model_object("diffusion_model")
+        if compute_dtype == MIXED:
+            from ..lantern.optimize.precision import MIXED_TAG, mixed_precision
+            new = mixed_precision(unet, "bf16")
+            how = getattr(new, MIXED_TAG)
+        elif weights == "none":
+            dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[compute_dtype]
+            new = unet if dt == torch.float32 else cast_module(copy.deepcopy(unet), dt).eval()
+            how = f"cast to {compute_dtype}"
+        else:
             t1 = time.perf_counter()
             if os.path.isfile(cpath):
                 new = load_quantized(unet, cpath)

@@ -76,6 +76,54 @@ def test_int8_image_within_bound_and_report_consistent(client):
     assert "int8 weights on" in _text(result, "30")[0]
 
 
+def test_bf16_mixed_image_within_bound(client):
+    """bf16 matrix maths with an fp32 stream: same parameters, bf16 weight bytes, image within the bound."""
+    result = client.run(_opt_graph({"30": quant("none", "bf16-mixed")}, ["30", 0], seed=7, prefix="lantern_opt_mixed"))
+    opt, ref = _img(client, result, "9"), _img(client, result, "19")
+    assert psnr(opt, ref) >= MIN_PSNR and ssim(opt, ref) >= MIN_SSIM, (psnr(opt, ref), ssim(opt, ref))
+    assert not np.array_equal(opt, ref)
+    original, optimised = _report(result, "20"), _report(result, "21")
+    assert optimised["parameters"] == original["parameters"]
+    assert {"bfloat16", "float32"} <= set(optimised["bytes_by_dtype"])
+    assert optimised["weight_bytes"] < original["weight_bytes"]
+    assert "bf16 mixed precision" in _text(result, "30")[0]
+
+
+def test_bf16_mixed_with_quantised_weights_is_refused(client):
+    g = _opt_graph({"30": quant("int8", "bf16-mixed")}, ["30", 0], prefix="lantern_opt_mixed_int8",
+                   with_reference=False, report=False)
+    with pytest.raises(ComfyError, match="LanternQuantizeModel: compute_dtype bf16-mixed applies to unquantised"):
+        client.run(g)
+
+
+def test_quantize_clip_reports_its_layers_and_keeps_the_image_close(client):
+    g = txt2img(seed=8, steps=STEPS, size=SIZE, prefix="lantern_opt_clip")
+    g["30"] = {"class_type": "LanternQuantizeCLIP", "inputs": {"clip": ["4", 1], "weights": "int8",
+                                                               "keep": "*embed*, *norm*"}}
+    g["6"]["inputs"]["clip"] = ["30", 0]
+    g["7"]["inputs"]["clip"] = ["30", 0]
+    result = client.run(g)
+    text = _text(result, "30")[0]
+    assert text.startswith("LanternQuantizeCLIP:") and "int8 weights on" in text
+    stock = _img(client, client.run(txt2img(seed=8, steps=STEPS, size=SIZE, prefix="lantern_opt_clip_ref")), "9")
+    opt = _img(client, result, "9")
+    assert not np.array_equal(opt, stock)
+    assert psnr(opt, stock) >= MIN_PSNR_BF16, psnr(opt, stock)
+
+
+def test_unstructured_prune_is_labelled_and_keeps_sizes(client):
+    g = _opt_graph({"30": {"class_type": "LanternPruneModel", "inputs": {
+        "model": ["4", 0], "ratio": 0.1, "mode": "unstructured", "heal_steps": 0, "heal_lr": 1e-4, "heal_size": 64,
+        "seed": 0, "fast_attention": True}}}, ["30", 0], prefix="lantern_opt_unstructured", with_reference=False)
+    result = client.run(g)
+    text = "\n".join(_text(result, "30"))
+    assert "weights set to zero" in text and "do not change without sparse kernels" in text
+    original, pruned = _report(result, "20"), _report(result, "21")
+    assert pruned["parameters"] == original["parameters"]
+    assert pruned["weight_bytes"] == original["weight_bytes"]
+    assert _img(client, result, "9").shape == (SIZE, SIZE, 3)
+
+
 def test_original_model_is_not_mutated(client):
     """The stock graph after an optimised run gives exactly the stock image (no leaked patch)."""
     client.run(_opt_graph({"30": quant("int4", "fp32")}, ["30", 0], seed=5, prefix="lantern_opt_mut",
