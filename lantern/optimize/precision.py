@@ -4,8 +4,8 @@ Casting a whole SD1.5 UNet to bf16 makes a step ~3.8x faster on CPUs with AMX / 
 differs from fp32 by ~1.7 % (relative L2): bf16 keeps 8 bits of mantissa, and rounding the residual stream at every
 addition plus the inputs of every layer adds up. Measured per part (benchmarks/optimize_bench.py, SD1.5 UNet):
 the residual stream accounts for about half of the error, and a handful of cheap layers for much of the rest --
-the first and last convolutions (they touch the latent), the timestep embedding, and the 1x1 skip / projection
-layers that move the whole residual stream into and out of each block.
+the first and last convolutions (they touch the latent), the timestep embedding, and, at the high-resolution
+levels, the 1x1 skip / projection layers that move the whole residual stream into and out of each block.
 
 :func:`mixed_precision` therefore keeps the model's stream (norms, activations, additions, attention softmax) in
 fp32 and those sensitive layers in fp32 too, and runs every other Conv2d / Linear in the low-precision dtype: its
@@ -13,7 +13,8 @@ weights are stored in that dtype, a forward pre-hook casts the input down and a 
 (except the query/key/value projections, so that attention runs in the low dtype too; layers kept in fp32 cast
 whatever reaches them to fp32).
 Module names and the state-dict layout are unchanged (LoRA keys still match). On the CPU the result is also put
-in channels-last memory format (oneDNN's native layout for bf16 convolutions: no reorder per layer).
+in channels-last memory format (oneDNN's native layout for bf16 convolutions: no reorder per layer) and its
+low-precision convolutions get prepacked weights (see prepack.py).
 """
 from __future__ import annotations
 
@@ -24,17 +25,19 @@ from typing import Iterable
 import torch
 from torch import nn
 
-# fnmatch patterns (module names of ComfyUI's UNetModel) kept in fp32 by default; see the module docstring.
+from .prepack import prepack_convolutions
+
+# fnmatch patterns (module names of ComfyUI's UNetModel) always kept in fp32 by default; see the module docstring.
 UNET_SENSITIVE = (
     "input_blocks.0.0",      # first conv: latent -> features
     "out.*",                 # last conv: features -> prediction
     "time_embed.*",
     "label_emb.*",
     "*emb_layers*",          # per-block timestep projections (tiny)
-    "*skip_connection",      # 1x1 residual projections when the width changes
-    "*proj_in",              # transformer entry / exit projections (1x1)
-    "*proj_out",
 )
+# 1x1 projections that move the whole residual stream (width changes, transformer entry/exit): kept in fp32 at the
+# high-resolution levels, where their rounding costs the most accuracy (see default_keep).
+UNET_PROJECTIONS = ("*skip_connection", "*proj_in", "*proj_out")
 # Attention projections whose output stays in the low dtype when all three of a block are low: the attention then
 # runs in it too (bf16 SDPA on the CPU), and the output projection brings the result back to the stream's dtype.
 # (Keeping the feed-forward's gated activation low as well was measured: no faster, slightly less accurate.)
@@ -55,17 +58,39 @@ def sensitive(name: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def mixed_precision(model: nn.Module, dtype: str = "bf16", keep: Iterable[str] = UNET_SENSITIVE,
-                    channels_last: bool | None = None) -> nn.Module:
+def default_keep(model: nn.Module) -> list[str]:
+    """Layers kept in fp32 by default: :data:`UNET_SENSITIVE`, plus the :data:`UNET_PROJECTIONS` no wider than twice
+    the first convolution's width (SD1.x/SDXL: the two highest-resolution levels).
+
+    Measured on the SD1.5 UNet (one block at a time in bf16): a projection's share of the output error falls with
+    the resolution, while its cost does not (the width grows as the resolution shrinks), so the wide low-resolution
+    projections are the cheap accuracy to give up.
+    """
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    base = convs[0].out_channels if convs else 0
+    names = []
+    for name, mod in model.named_modules():
+        if not isinstance(mod, (nn.Conv2d, nn.Linear)):
+            continue
+        width = mod.out_channels if isinstance(mod, nn.Conv2d) else mod.out_features
+        if sensitive(name, UNET_SENSITIVE) or (sensitive(name, UNET_PROJECTIONS) and width <= 2 * base):
+            names.append(name)
+    return names
+
+
+def mixed_precision(model: nn.Module, dtype: str = "bf16", keep: Iterable[str] | None = None,
+                    channels_last: bool | None = None, prepack: bool | None = None) -> nn.Module:
     """A copy of ``model`` whose Conv2d/Linear layers (except those matching ``keep``) compute in ``dtype``.
 
-    The copy's stream stays in the model's own floating dtype (fp32 for the passes here). ``channels_last``
-    defaults to True on the CPU. The returned module carries ``lantern_mixed_precision`` = a short description.
+    ``keep``: fnmatch patterns or exact module names kept in fp32 (default: :func:`default_keep`). The copy's
+    stream stays in the model's own floating dtype (fp32 for the passes here). ``channels_last`` and ``prepack``
+    (oneDNN weight prepacking of the low-precision convolutions, :mod:`.prepack`) default to True on the CPU. The
+    returned module carries ``lantern_mixed_precision`` = a short description.
     """
     if dtype not in LOW_DTYPES:
         raise ValueError(f"mixed precision dtype must be one of {sorted(LOW_DTYPES)}, got {dtype!r}")
     low = LOW_DTYPES[dtype]
-    keep = tuple(keep)
+    keep = tuple(default_keep(model) if keep is None else keep)
     m = copy.deepcopy(model).eval().requires_grad_(False)
     low_layers, kept = [], []
     for name, mod in m.named_modules():
@@ -91,7 +116,14 @@ def mixed_precision(model: nn.Module, dtype: str = "bf16", keep: Iterable[str] =
     device = next((p.device for p in m.parameters()), torch.device("cpu"))
     if channels_last if channels_last is not None else device.type == "cpu":
         m = m.to(memory_format=torch.channels_last)
+    packed = 0
+    if prepack if prepack is not None else device.type == "cpu":
+        packed = prepack_convolutions(m, set(low_layers))
+        if packed:
+            m.lantern_external_bytes = {f"{dtype} prepacked (oneDNN)": packed}
     setattr(m, MIXED_TAG, f"{dtype} mixed precision: {len(low_layers)} Conv2d/Linear layers in {dtype}, "
-                          f"{len(kept)} sensitive layers and the residual stream in fp32")
+                          f"{len(kept)} sensitive layers and the residual stream in fp32"
+                          + (f"; convolution weights prepacked for oneDNN (+{packed / 2**20:.0f} MiB)" if packed
+                             else ""))
     m.lantern_low_layers = low_layers
     return m

@@ -28,6 +28,11 @@ def test_low_layers_in_bf16_sensitive_and_stream_in_fp32(tiny, tiny_input):
     with torch.no_grad():
         out = m(x, t)
     assert out.dtype == torch.float32  # the stream comes back in fp32
+    from lantern.optimize import prepack
+    if prepack.available():  # the low convolutions run on prepacked weights, counted as extra bytes
+        assert type(m.block1.conv1).__name__ == "PrepackedConv2d" and type(m.conv_in) is torch.nn.Conv2d
+        low_conv_bytes = sum(m.get_submodule(n).weight.numel() * 2 for n in m.lantern_low_layers if n != "mix")
+        assert m.lantern_external_bytes == {"bf16 prepacked (oneDNN)": low_conv_bytes}
 
 
 def test_error_between_fp32_and_plain_bf16(tiny, tiny_input):
@@ -77,3 +82,28 @@ def test_attention_runs_in_the_low_dtype_unless_a_projection_is_kept():
     with torch.no_grad():
         kept_k(x)  # q and v come back in fp32 too: no dtype mix inside the attention
     assert kept_k.seen == (torch.float32,) * 3
+
+
+def test_default_keep_follows_unet_names_and_widths():
+    from lantern.optimize.precision import default_keep
+    conv = torch.nn.Conv2d
+
+    class Res(torch.nn.Module):
+        def __init__(self, cin, cout):
+            super().__init__()
+            self.in_layers = torch.nn.Sequential(conv(cin, cout, 3))
+            self.emb_layers = torch.nn.Sequential(torch.nn.Linear(8, cout))
+            self.skip_connection = conv(cin, cout, 1)
+
+    class Unet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_blocks = torch.nn.ModuleList([torch.nn.Sequential(conv(4, 8, 3)),
+                                                     torch.nn.Sequential(Res(8, 16)), torch.nn.Sequential(Res(16, 32))])
+            self.time_embed = torch.nn.Sequential(torch.nn.Linear(8, 8))
+            self.out = torch.nn.Sequential(torch.nn.GroupNorm(1, 32), conv(32, 4, 3))
+
+    keep = default_keep(Unet())
+    assert keep == ["input_blocks.0.0", "input_blocks.1.0.emb_layers.0", "input_blocks.1.0.skip_connection",
+                    "input_blocks.2.0.emb_layers.0", "time_embed.0", "out.1"]
+    # the 32-wide skip (4x the first conv's 8) and every 3x3 conv inside the blocks run in the low dtype
