@@ -35,6 +35,12 @@ MIXED = "bf16-mixed"                              # bf16 matrix maths, fp32 stre
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+def _refuse_mixed_with_quantised(node: str, weights: str, compute_dtype: str) -> None:
+    if compute_dtype == MIXED and weights != "none":
+        raise ValueError(f"{node}: compute_dtype {MIXED} applies to unquantised weights: set weights to none, or "
+                         "pick compute_dtype bf16 or fp32 for quantised weights.")
+
+
 def cache_root() -> str:
     d = os.path.join(folder_paths.get_user_directory(), "lantern", "optimize-cache")
     os.makedirs(d, exist_ok=True)
@@ -176,9 +182,7 @@ def _quantize_unet(base, weights: str, compute: str, keep, keep_first_last: bool
     def build(dtype_name):
         if dtype_name == MIXED:
             from ..lantern.optimize.precision import MIXED_TAG, mixed_precision
-            if weights != "none":
-                raise ValueError(f"LanternQuantizeModel: compute_dtype {MIXED} applies to unquantised weights: set "
-                                 "weights to none, or pick compute_dtype bf16 or fp32 for quantised weights.")
+            _refuse_mixed_with_quantised("LanternQuantizeModel", weights, dtype_name)
             m = mixed_precision(base, "bf16")
             return m, getattr(m, MIXED_TAG)
         if weights == "none":
@@ -652,9 +656,7 @@ class LanternOptimizedCheckpointLoader(io.ComfyNode):
         import comfy.sd
         from ..lantern.optimize.quantize import cast_module, load_quantized, quantize_weights, save_quantized
         node = "LanternOptimizedCheckpointLoader"
-        if compute_dtype == MIXED and weights != "none":
-            raise ValueError(f"{node}: compute_dtype {MIXED} applies to unquantised weights: set weights to none, "
-                             "or pick compute_dtype bf16 or fp32 for quantised weights.")
+        _refuse_mixed_with_quantised(node, weights, compute_dtype)
         path = folder_paths.get_full_path_or_raise("checkpoints", ckpt_name)
         embeddings = folder_paths.get_folder_paths("embeddings")
         t0 = time.perf_counter()
