@@ -25,6 +25,7 @@ import gc
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -247,7 +248,6 @@ def part_onnx(args):
     res.update(eager_fp32_s=t_ref, onnxruntime_s=t_ort, speedup=t_ref / t_ort, has_nan=bool(torch.isnan(out).any()),
                max_rel_diff=max_rel_diff(out, ref), rel_error=rel_error(out, ref), onnx_bytes=info.bytes,
                shape="256x256 batch 2 (exported at 64x64 batch 1: dynamic axes)")
-    import shutil
     shutil.rmtree(cache, ignore_errors=True)
     Path(args.child).write_text(json.dumps(res, default=float))
 
@@ -358,7 +358,7 @@ def part_load(args):
                     "checkpoint, the int8 UNet from the cache; the checkpoint's UNet weights are not read); fastest "
                     f"of {args.repeats + 2} alternating runs each")
     log("load", res)
-    cache.unlink(missing_ok=True)
+    shutil.rmtree(cache.parent, ignore_errors=True)
     save()
 
 
@@ -455,6 +455,7 @@ def part_table(args):
             save()
     finally:
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------------------ minilm
