@@ -99,7 +99,7 @@ def main() -> None:
         "benchmark": "animation_cost",
         "command": (f".venv/bin/python -m benchmarks.animation_cost --checkpoint {args.checkpoint} --size {args.size} "
                     f"--steps {args.steps} --frames {args.frames}{extra}"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other work), CPU only",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, CPU only",
         "setup": {"frames": args.frames, "keys": kf["keys"], "size": args.size, "steps": args.steps,
                   "inbetween_denoise": args.inbetween_denoise, "inbetween_cfg": args.inbetween_cfg,
                   "sampler": "euler/normal", "cfg": 7.0, "seed_mode": "travelling"},
@@ -139,8 +139,9 @@ def main() -> None:
                f"{data['keyframes_vs_full_model_steps']}x model steps; animator wall time "
                f"{data['keyframes_vs_full_wall_time']}x.",
            "",
-           "CPU time of the ComfyUI process is the cost measure because the machine is shared (wall time varies "
-           "with other work). Both strategies decode every frame with the VAE, a cost keyframes cannot save; the "
+           "CPU time of the ComfyUI process is the cost measure (wall time varies more with other work; run this "
+           "alone all the same: oversubscribed threads spin and inflate CPU time too). Both strategies decode every "
+           "frame with the VAE, a cost keyframes cannot save; the "
            "whole graph also includes loading, prompt encoding and the SSIM measurement."]
     (RESULTS / "animation_cost.md").write_text("\n".join(md) + "\n")
 
