@@ -134,6 +134,49 @@ def test_original_model_is_not_mutated(client):
     assert np.array_equal(after, fresh)
 
 
+
+def _vae_graph(precision: str, seed: int, prefix: str, remeasure: bool = False) -> dict:
+    """txt2img whose latent is decoded twice: node "9" through LanternOptimizeVAE ("30"), "19" by the stock VAE."""
+    g = txt2img(seed=seed, steps=STEPS, size=SIZE, prefix=prefix)
+    g["30"] = {"class_type": "LanternOptimizeVAE", "inputs": {
+        "vae": ["4", 2], "precision": precision, "channels_last": True, "max_rel_error": 0.03,
+        "remeasure": remeasure}}
+    g["8"]["inputs"]["vae"] = ["30", 0]
+    g["18"] = {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}}
+    g["19"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": prefix + "_ref", "images": ["18", 0]}}
+    return g
+
+
+def test_optimize_vae_bf16_decodes_close_and_leaves_the_stock_vae_exact(client):
+    result = client.run(_vae_graph("bf16", seed=11, prefix="lantern_vae_bf16"))
+    fast, ref = _img(client, result, "9"), _img(client, result, "19")
+    assert not np.array_equal(fast, ref)  # it really decoded in bf16
+    assert psnr(fast, ref) >= 35.0 and ssim(fast, ref) >= 0.98, (psnr(fast, ref), ssim(fast, ref))
+    text = _text(result, "30")[0]
+    assert text.startswith("LanternOptimizeVAE: bf16 as asked (bf16, convolution weights channels-last)"), text
+    client.free()  # drop cached outputs: the stock decode below really runs again
+    stock = _img(client, client.run(txt2img(seed=11, steps=STEPS, size=SIZE, prefix="lantern_vae_stock")), "9")
+    assert np.array_equal(stock, ref)
+
+
+def test_optimize_vae_fp32_channels_last_is_near_exact(client):
+    result = client.run(_vae_graph("fp32", seed=12, prefix="lantern_vae_fp32"))
+    fast, ref = _img(client, result, "9"), _img(client, result, "19")
+    assert np.abs(fast.astype(int) - ref.astype(int)).max() <= 1
+    assert "fp32, convolution weights channels-last" in _text(result, "30")[0]
+
+
+def test_optimize_vae_auto_measures_once_then_uses_the_cached_decision(client):
+    first = _text(client.run(_vae_graph("auto", seed=13, prefix="lantern_vae_auto", remeasure=True)), "30")[0]
+    assert first.startswith("LanternOptimizeVAE: chose ") and "[cached decision]" not in first, first
+    assert "fp32 (as loaded): " in first and "fp32+channels-last: " in first
+    assert "bf16+channels-last: " in first or "bf16: not tried" in first
+    chosen = first.split("chose ", 1)[1].split(":", 1)[0]
+    client.free()
+    second = _text(client.run(_vae_graph("auto", seed=13, prefix="lantern_vae_auto2")), "30")[0]
+    assert second.startswith(f"LanternOptimizeVAE: chose {chosen}:") and "[cached decision]" in second, second
+
+
 @pytest.fixture(scope="module")
 def lora_name(comfy):
     """A small LoRA for the demo checkpoint's attention output projections, written to models/loras."""
