@@ -147,3 +147,5 @@ def test_prompt_animation_workflow(comfy, client, workflows_dir):
         assert json.loads(first.info["workflow"]) == ui_twin
     rep = report(result, "3")
     assert rep["keys"] == [0, 4, 8] and rep["cost_vs_full"] < 0.5
+    vae_report = result.outputs["7"]["text"][0]  # the workflow decodes through LanternOptimizeVAE (auto)
+    assert vae_report.startswith("LanternOptimizeVAE: chose ") and "result: " in vae_report, vae_report
