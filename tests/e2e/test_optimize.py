@@ -166,6 +166,20 @@ def test_optimize_vae_fp32_channels_last_is_near_exact(client):
     assert "fp32, convolution weights channels-last" in _text(result, "30")[0]
 
 
+def test_optimize_vae_encodes_too(client):
+    """VAEEncode through the bf16 copy gives latents that the stock VAE decodes to nearly the same image."""
+    g = _vae_graph("bf16", seed=14, prefix="lantern_vae_enc")
+    g["40"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["18", 0], "vae": ["30", 0]}}
+    g["41"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["18", 0], "vae": ["4", 2]}}
+    for enc, dec, save in (("40", "42", "43"), ("41", "44", "45")):
+        g[dec] = {"class_type": "VAEDecode", "inputs": {"samples": [enc, 0], "vae": ["4", 2]}}
+        g[save] = {"class_type": "SaveImage", "inputs": {"filename_prefix": f"lantern_vae_enc_{save}",
+                                                         "images": [dec, 0]}}
+    result = client.run(g)
+    fast, ref = _img(client, result, "43"), _img(client, result, "45")
+    assert not np.array_equal(fast, ref)
+    assert psnr(fast, ref) >= 35.0, psnr(fast, ref)
+
 def test_optimize_vae_auto_measures_once_then_uses_the_cached_decision(client):
     first = _text(client.run(_vae_graph("auto", seed=13, prefix="lantern_vae_auto", remeasure=True)), "30")[0]
     assert first.startswith("LanternOptimizeVAE: chose ") and "[cached decision]" not in first, first
