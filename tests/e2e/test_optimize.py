@@ -318,9 +318,11 @@ def test_optimized_txt2img_workflow(client, workflows_dir):
     graph["20"] = {"class_type": "LanternModelReport", "inputs": {"model": ["4", 0], "measure_step": True,
                                                                   "size": 128}}
     stock = copy.deepcopy(graph)
-    for node in ("10", "11", "20"):
+    assert graph["8"]["inputs"]["vae"] == ["12", 0] and graph["12"]["class_type"] == "LanternOptimizeVAE"
+    for node in ("10", "11", "12", "20"):
         stock.pop(node)
     stock["3"]["inputs"]["model"] = ["4", 0]
+    stock["8"]["inputs"]["vae"] = ["4", 2]
     stock["9"]["inputs"]["filename_prefix"] = "lantern_opt_wf_stock"
     result = client.run(graph)
     ref = _img(client, client.run(stock), "9")
