@@ -625,7 +625,7 @@ class LanternOptimizeVAE(io.ComfyNode):
         from ..lantern.optimize.auto import DecisionCache, auto_optimize, decision_key
         from ..lantern.optimize.onnx_rt import tensor_fingerprint
         from ..lantern.optimize.quantize import dtype_speed_ratio
-        from ..lantern.optimize.vae import DTYPE_NAMES, choice_dtype, decode_candidates, describe, vae_variant
+        from ..lantern.optimize.vae import DTYPE_NAMES, decode_candidates, describe
         if getattr(vae, "latent_dim", 2) != 2:
             raise ValueError(f"{node}: precision auto measures image VAEs (2-d latents); this VAE has "
                              f"{vae.latent_dim}-d latents. Pick precision bf16 or fp32 explicitly.")
@@ -651,12 +651,11 @@ class LanternOptimizeVAE(io.ComfyNode):
             cache.put(dec)
         if dec.choice == ref.name:  # nothing faster within the bound: the VAE as it is
             module, dtype = None, loaded
-        elif dec.choice in built:
+        else:
+            if dec.choice not in built:  # cached decision: build only the chosen variant
+                {c.name: c for c in cands}[dec.choice].build()
             module, dtype = built[dec.choice]
             module.to(vae.patcher.offload_device)
-        else:  # cached decision: build only the chosen variant
-            dtype = choice_dtype(dec.choice)
-            module = vae_variant(base, dtype, channels_last=True, device=vae.patcher.offload_device)
         built.clear()
         text = (f"{node}: " + dec.explain().replace("fp32 reference", "VAE as loaded").replace("s/step", "s/decode")
                 + "".join("\n" + n for n in notes) + f"\n  result: {describe(module if module is not None else base)} "

@@ -94,7 +94,7 @@ def decode_candidates(module: nn.Module, loaded_dtype: torch.dtype, try_dtypes: 
             m = vae_variant(module, dtype, channels_last=True, device=device)
             built[name] = (m, dtype)
             return decode_step(m, dtype)
-        return Candidate(name, build, describe_choice(name))
+        return Candidate(name, build)
 
     def build_ref():
         # measured where it will run; a copy when that is another device, so the shared module never moves
@@ -108,12 +108,3 @@ def decode_candidates(module: nn.Module, loaded_dtype: torch.dtype, try_dtypes: 
     cands += [make(f"{DTYPE_NAMES[d]}+channels-last", d) for d in try_dtypes if d != loaded_dtype]
     return ref, cands
 
-
-def describe_choice(name: str) -> str:
-    dtype, _, layout = name.partition("+")
-    return f"autoencoder in {dtype}" + (", channels-last convolution weights" if layout else "")
-
-
-def choice_dtype(name: str) -> torch.dtype:
-    """The dtype named by a candidate name (``bf16+channels-last`` -> torch.bfloat16)."""
-    return PRECISIONS[name.split("+")[0].split(" ")[0]]

@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from lantern.optimize.auto import auto_optimize
-from lantern.optimize.vae import (channels_last_convolutions, choice_dtype, decode_candidates, describe,
-                                  is_channels_last, vae_variant)
+from lantern.optimize.vae import (channels_last_convolutions, decode_candidates, describe, is_channels_last,
+                                  vae_variant)
 
 
 class TinyAutoencoder(nn.Module):
@@ -105,7 +105,3 @@ def test_loaded_dtype_is_not_tried_twice():
     ref, cands = decode_candidates(TinyAutoencoder(), torch.bfloat16, [torch.bfloat16], {})
     assert ref.name == "bf16 (as loaded)" and [c.name for c in cands] == ["bf16+channels-last"]
 
-
-def test_choice_dtype_reads_candidate_names():
-    assert choice_dtype("bf16+channels-last") == torch.bfloat16
-    assert choice_dtype("fp32 (as loaded)") == torch.float32
